@@ -1,0 +1,5 @@
+import sys
+
+from fxbench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dataset: clips -> renders -> features -> parquet shards + a Hugging Face dataset card."""

@@ -1,0 +1,222 @@
+"""Build a task's dataset folder: parquet shards per split plus a dataset card.
+
+The folder is written under a temporary name and renamed into place only when
+complete, with ``fxbench.json`` (the manifest) written last: a crash or Ctrl-C
+leaves the previous complete dataset or none, never a half one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import fxbench
+from fxbench.dataset.clips import SPLITS, ClipPolicy, assign_splits, cut_clips
+from fxbench.errors import FxbenchError
+from fxbench.progress import progress_bar
+from fxbench.sources.base import Source
+from fxbench.task import TaskConfig
+
+FORMAT_VERSION = 1
+MANIFEST = "fxbench.json"
+DRY_CONFIG = "dry"
+
+
+def fingerprint(task: TaskConfig, source: Source, seed: int) -> str:
+    """Hash of everything that determines the data: task definition, source, seed, clip policy, format."""
+    blob = {"format": FORMAT_VERSION, "task": task.to_dict(), "source": source.spec(), "seed": seed,
+            "clips": ClipPolicy.for_task(task).to_dict()}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _features(task: TaskConfig):
+    import datasets as hf
+
+    shape = (task.features.n_mels, task.n_frames)
+    cols = {"id": hf.Value("string"), "recording_id": hf.Value("string"), "clip_id": hf.Value("string"),
+            "grid_index": hf.Value("int32")}
+    for p in task.parameters:
+        cols[p.name] = hf.Value("float32")
+        cols[f"{p.name}_scaled"] = hf.Value("float32")
+    cols["mel"] = hf.Array2D(shape, "float16")
+    cols["audio"] = hf.List(hf.Value("int16"))
+    task_features = hf.Features(cols)
+    dry_features = hf.Features({"clip_id": hf.Value("string"), "recording_id": hf.Value("string"),
+                                "clip_index": hf.Value("int32"), "start_sample": hf.Value("int64"),
+                                "mel": hf.Array2D(shape, "float16"), "audio": hf.List(hf.Value("int16")),
+                                "meta": hf.Value("string")})
+    return task_features, dry_features
+
+
+def _list_array(values: np.ndarray):
+    """(rows, ...) numpy -> nested arrow lists without a Python loop."""
+    import pyarrow as pa
+
+    arr = pa.array(values.reshape(-1))
+    for size in reversed(values.shape[1:]):
+        n = arr.__len__() // size
+        arr = pa.ListArray.from_arrays(pa.array(np.arange(0, (n + 1) * size, size, dtype=np.int32)), arr)
+    return arr
+
+
+def _table(schema, columns: dict[str, Any]):
+    import pyarrow as pa
+
+    arrays = []
+    for field in schema:
+        value = columns[field.name]
+        if isinstance(field.type, pa.ExtensionType):
+            arrays.append(pa.ExtensionArray.from_storage(field.type, _list_array(value)))
+        elif isinstance(value, np.ndarray) and value.ndim > 1:
+            arrays.append(_list_array(value))
+        else:
+            arrays.append(pa.array(value, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+class _ShardWriters:
+    """One parquet file per (config, split), opened on first write."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.writers: dict[str, Any] = {}
+        self.rows: dict[str, int] = {}
+
+    def write(self, config: str, split: str, table) -> None:
+        import pyarrow.parquet as pq
+
+        rel = f"{config}/{split}-00000-of-00001.parquet"
+        if rel not in self.writers:
+            (self.root / config).mkdir(parents=True, exist_ok=True)
+            self.writers[rel] = pq.ParquetWriter(self.root / rel, table.schema, compression="snappy")
+            self.rows[rel] = 0
+        self.writers[rel].write_table(table)
+        self.rows[rel] += table.num_rows
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def build_dataset(task: TaskConfig, source: Source, seed: int, out_dir: Path, progress: bool = True) -> dict:
+    """Render ``task`` from ``source`` into ``out_dir`` (replaced atomically); return the manifest."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        manifest = _build_into(task, source, seed, tmp, progress)
+        _swap_in(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _swap_in(tmp: Path, out_dir: Path) -> None:
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(out_dir, old)
+        os.rename(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out_dir)
+
+
+def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progress: bool) -> dict:
+    from fxbench.dataset.card import write_card
+    from fxbench.features import MelFeatures
+    from fxbench.render import GridRenderer, from_int16
+
+    started = time.perf_counter()
+    policy = ClipPolicy.for_task(task)
+    rec_ids = source.recording_ids()
+    if len(rec_ids) < 3:
+        raise FxbenchError(f"source {source.name} has {len(rec_ids)} recordings; at least 3 are needed "
+                           f"for train/validation/test splits")
+    split_of = assign_splits(rec_ids, task.splits, seed)
+    renderer = GridRenderer(task)
+    features = MelFeatures(task.features, task.sample_rate)
+    task_features, dry_features = _features(task)
+    task_schema, dry_schema = task_features.arrow_schema, dry_features.arrow_schema
+    points = renderer.points
+    params = task.parameters
+    bypass_index = next((i for i, e in enumerate(renderer.effects) if e is None), None)
+
+    root.mkdir(parents=True)
+    writers = _ShardWriters(root)
+    stats = {s: {"rows": 0, "clips": 0, "recordings": 0} for s in SPLITS}
+    n_clips = 0
+    try:
+        with progress_bar(f"build {task.task}", total=task.dataset.clips, enabled=progress) as advance:
+            for rid in sorted(rec_ids):
+                if n_clips >= task.dataset.clips:
+                    break
+                rec = source.load(rid)
+                if rec.sample_rate != task.sample_rate:
+                    raise FxbenchError(f"recording {rid} is at {rec.sample_rate} Hz; the task needs "
+                                       f"{task.sample_rate} Hz")
+                split = split_of[rid]
+                took = 0
+                for clip in cut_clips(rec, policy):
+                    if n_clips >= task.dataset.clips:
+                        break
+                    renders = renderer.render(clip.pcm)
+                    mel = features(from_int16(renders)).astype(np.float16)
+                    g = len(points)
+                    cols: dict[str, Any] = {
+                        "id": [f"{clip.clip_id}-g{i:03d}" for i in range(g)],
+                        "recording_id": [rid] * g, "clip_id": [clip.clip_id] * g,
+                        "grid_index": np.arange(g, dtype=np.int32), "mel": mel, "audio": renders}
+                    for p in params:
+                        values = np.array([pt[p.name] for pt in points], dtype=np.float32)
+                        cols[p.name] = values
+                        cols[f"{p.name}_scaled"] = p.scale(values).astype(np.float32)
+                    writers.write(task.task, split, _table(task_schema, cols))
+                    dry_mel = mel[bypass_index] if bypass_index is not None else \
+                        features(from_int16(clip.pcm[None]))[0].astype(np.float16)
+                    writers.write(DRY_CONFIG, split, _table(dry_schema, {
+                        "clip_id": [clip.clip_id], "recording_id": [rid], "clip_index": [clip.index],
+                        "start_sample": [clip.start], "mel": dry_mel[None], "audio": clip.pcm[None],
+                        "meta": [json.dumps(rec.meta, sort_keys=True, default=str)]}))
+                    stats[split]["rows"] += g
+                    stats[split]["clips"] += 1
+                    took += 1
+                    n_clips += 1
+                    advance(1, info=f"{n_clips * len(points)} rows")
+                if took:
+                    stats[split]["recordings"] += 1
+    finally:
+        writers.close()
+    empty = [s for s in SPLITS if stats[s]["rows"] == 0]
+    if empty:
+        raise FxbenchError(f"split {empty[0]!r} got no clips (the source gave {n_clips} usable clips in all); "
+                           f"use a source with more non-silent audio")
+    files = {rel: _sha256(root / rel) for rel in sorted(writers.writers)}
+    manifest = {
+        "fxbench_version": fxbench.__version__, "format_version": FORMAT_VERSION,
+        "fingerprint": fingerprint(task, source, seed),
+        "task": task.task, "task_version": task.version, "task_digest": task.digest(),
+        "source": source.spec(), "seed": seed, "clip_policy": policy.to_dict(),
+        "grid_size": len(points), "splits": stats, "files": files,
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    write_card(root, task, manifest)
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest

@@ -1,0 +1,43 @@
+"""Where built datasets live: a user cache keyed by fingerprint, never inside the installed package."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+from fxbench.dataset.build import MANIFEST, build_dataset, fingerprint
+from fxbench.sources.base import Source
+from fxbench.task import TaskConfig
+
+
+def cache_root(data_dir: Optional[str] = None) -> Path:
+    """``--data-dir``, else $FXBENCH_CACHE, else $XDG_CACHE_HOME/fxbench, else ~/.cache/fxbench."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    if os.environ.get("FXBENCH_CACHE"):
+        return Path(os.environ["FXBENCH_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fxbench"
+
+
+def read_manifest(path: Path) -> Optional[dict]:
+    """The manifest of a complete dataset folder, or None (missing, partial or unreadable)."""
+    try:
+        return json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_dataset(task: TaskConfig, source: Source, seed: int, data_dir: Optional[str] = None,
+                   progress: bool = True) -> tuple[Path, dict, Optional[float]]:
+    """Reuse the cached dataset with this fingerprint, or build it; return (folder, manifest, build seconds)."""
+    fp = fingerprint(task, source, seed)
+    path = cache_root(data_dir) / "datasets" / f"{task.task}-{source.name}-{fp[:12]}"
+    manifest = read_manifest(path)
+    if manifest is not None and manifest.get("fingerprint") == fp:
+        return path, manifest, None
+    started = time.perf_counter()
+    manifest = build_dataset(task, source, seed, path, progress=progress)
+    return path, manifest, time.perf_counter() - started

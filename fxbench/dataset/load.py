@@ -1,0 +1,75 @@
+"""Load a built dataset folder through `datasets.load_dataset`, into SplitData for the models."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fxbench.dataset.build import DRY_CONFIG
+from fxbench.dataset.cache import cache_root, read_manifest
+from fxbench.dataset.clips import SPLITS
+from fxbench.dataset.split import SplitData
+from fxbench.errors import FxbenchError
+from fxbench.task import TaskConfig
+
+
+def _hf_cache(manifest: dict) -> str:
+    # datasets keys its arrow cache by the folder path, not the file contents: a folder rebuilt in place
+    # would be served stale. Keying the cache by the shards' checksums makes that impossible.
+    digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:16]
+    return str(cache_root() / "hf" / digest)
+
+
+def load_hf(path: Path, config: str, manifest: dict):
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    return datasets.load_dataset(str(path), config, cache_dir=_hf_cache(manifest))
+
+
+class DryLookup:
+    """clip id -> dry Mel spectrogram, read from the `dry` config on first use."""
+
+    def __init__(self, path: Path, manifest: dict) -> None:
+        self.path, self.manifest = path, manifest
+        self._index: dict[str, np.ndarray] | None = None
+
+    def __call__(self, clip_ids: list[str]) -> np.ndarray:
+        if self._index is None:
+            dd = load_hf(self.path, DRY_CONFIG, self.manifest)
+            self._index = {}
+            for split in dd.values():
+                cols = split.with_format("numpy", columns=["clip_id", "mel"])[:]
+                for cid, mel in zip(cols["clip_id"], cols["mel"]):
+                    self._index[str(cid)] = mel.astype(np.float32)
+        return np.stack([self._index[c] for c in clip_ids])[:, None]
+
+
+def load_splits(path: Path, task: TaskConfig) -> dict[str, SplitData]:
+    """train / validation / test of ``task`` from a dataset folder built by fxbench."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise FxbenchError(f"{path} is not a complete fxbench dataset (no fxbench.json); rebuild it with "
+                           f"`fxbench data build --task {task.task} --out {path}`")
+    if manifest.get("task") != task.task or manifest.get("task_digest") != task.digest():
+        raise FxbenchError(f"{path} was built for task {manifest.get('task')!r} version "
+                           f"{manifest.get('task_version')}, not this definition of {task.task!r}; rebuild it")
+    dd = load_hf(path, task.task, manifest)
+    dry = DryLookup(path, manifest)
+    scaled = [f"{p.name}_scaled" for p in task.parameters]
+    out = {}
+    for split in SPLITS:
+        cols = dd[split].with_format("numpy", columns=["id", "clip_id", "recording_id", "grid_index", "mel",
+                                                       *scaled])[:]
+        out[split] = SplitData(
+            name=split, ids=[str(v) for v in cols["id"]], clip_ids=[str(v) for v in cols["clip_id"]],
+            recording_ids=[str(v) for v in cols["recording_id"]],
+            grid_index=np.asarray(cols["grid_index"], dtype=np.int64),
+            x=np.ascontiguousarray(cols["mel"], dtype=np.float32)[:, None],
+            y=np.stack([np.asarray(cols[c], dtype=np.float32) for c in scaled], axis=1),
+            dry_x=dry)
+    return out

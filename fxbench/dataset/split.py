@@ -1,0 +1,43 @@
+"""What a model sees of one split: features, ids and (except at predict time) scaled targets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class SplitData:
+    """One split of a task, in memory.
+
+    ``x`` is the wet Mel spectrogram, (n, 1, n_mels, n_frames) float32 in [0, 1].
+    ``y`` holds the parameters scaled to [0, 1], (n, n_params) float32; it is
+    ``None`` when the split is handed to ``Model.predict`` so that test labels
+    never reach a submission.
+    ``dry_x`` maps clip ids to the dry clips' spectrograms, for models that
+    learn a reconstruction (the dry clip is stored once, not once per render).
+    """
+
+    name: str
+    ids: list[str]
+    clip_ids: list[str]
+    recording_ids: list[str]
+    grid_index: np.ndarray
+    x: np.ndarray
+    y: Optional[np.ndarray] = None
+    dry_x: Optional[Callable[[list[str]], np.ndarray]] = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def without_labels(self) -> "SplitData":
+        return replace(self, y=None)
+
+    def subset(self, index: np.ndarray) -> "SplitData":
+        """Rows ``index`` (used by tests and quick runs)."""
+        index = np.asarray(index)
+        pick = lambda seq: [seq[i] for i in index]  # noqa: E731
+        return replace(self, ids=pick(self.ids), clip_ids=pick(self.clip_ids),
+                       recording_ids=pick(self.recording_ids), grid_index=self.grid_index[index],
+                       x=self.x[index], y=None if self.y is None else self.y[index])

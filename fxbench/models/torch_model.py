@@ -1,0 +1,138 @@
+"""A shared trainer for torch regressors: L1 on scaled parameters, Adam, StepLR, best validation epoch.
+
+Wrappers for the paper's CNN, timm backbones and the like only say how to build the network.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+
+from fxbench.dataset.split import SplitData
+from fxbench.models.base import TrainConfig
+from fxbench.progress import progress_bar
+from fxbench.task import TaskConfig
+
+
+def resolve_device(spec: str):
+    """``auto`` picks CUDA when present; anything else is handed to torch.device."""
+    import torch
+
+    from fxbench.errors import FxbenchError
+
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise FxbenchError(f"unknown device {spec!r}; use auto, cpu or cuda[:N]", exit_code=2) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise FxbenchError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu", exit_code=2)
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+
+
+class TorchRegressor:
+    """Base class: subclasses implement ``build_network()`` returning (B, 1, F, T) -> (B, n_params)."""
+
+    loss_name = "l1"
+
+    def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
+        self.task = task
+        self.config = config
+        self.n_outputs = len(task.parameters)
+        self.net = None
+        self.history: list[dict[str, float]] = []
+        self.best_epoch: int | None = None
+
+    def build_network(self):
+        raise NotImplementedError
+
+    def network_hyperparameters(self) -> dict[str, Any]:
+        return {}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        hp = {"loss": self.loss_name, "optimizer": "adam", "scheduler": "steplr",
+              "selection": "best validation epoch", **self.config.hyperparameters(),
+              **self.network_hyperparameters()}
+        if self.net is not None:
+            hp["n_weights"] = int(sum(p.numel() for p in self.net.parameters()))
+            hp["best_epoch"] = self.best_epoch
+        return hp
+
+    def _loss(self, pred, target):
+        import torch.nn.functional as F
+
+        return F.l1_loss(pred, target) if self.loss_name == "l1" else F.mse_loss(pred, target)
+
+    def fit(self, train: SplitData, validation: SplitData) -> None:
+        import torch
+
+        cfg = self.config
+        seed_everything(cfg.seed)
+        device = resolve_device(cfg.device)
+        self.device = device
+        self.net = self.build_network().to(device)
+        opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+        x = torch.from_numpy(train.x)
+        y = torch.from_numpy(train.y)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        best, best_state = float("inf"), None
+        with progress_bar(f"train {type(self).__name__}", total=cfg.epochs, enabled=cfg.progress) as advance:
+            for epoch in range(1, cfg.epochs + 1):
+                t0 = time.perf_counter()
+                self.net.train()
+                order = torch.randperm(len(x), generator=gen)
+                total, seen = 0.0, 0
+                for start in range(0, len(x), cfg.batch_size):
+                    idx = order[start:start + cfg.batch_size]
+                    xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+                    opt.zero_grad(set_to_none=True)
+                    loss = self._loss(self.net(xb), yb)
+                    loss.backward()
+                    opt.step()
+                    total += loss.item() * len(idx)
+                    seen += len(idx)
+                sched.step()
+                val = self._evaluate(validation)
+                self.history.append({"epoch": epoch, "train_loss": total / seen, "val_loss": val,
+                                     "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
+                if val < best:
+                    best, self.best_epoch = val, epoch
+                    best_state = copy.deepcopy(self.net.state_dict())
+                advance(1, info=f"train {total / seen:.4f}  val {val:.4f}  best {best:.4f}@{self.best_epoch}")
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
+
+    def _forward_all(self, data: SplitData):
+        import torch
+
+        self.net.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(data), 64):
+                xb = torch.from_numpy(data.x[start:start + 64]).to(self.device)
+                outs.append(self.net(xb).float().cpu())
+        return torch.cat(outs) if outs else torch.zeros(0, self.n_outputs)
+
+    def _evaluate(self, data: SplitData) -> float:
+        import torch
+
+        pred = self._forward_all(data).clamp(0, 1)
+        return float(self._loss(pred, torch.from_numpy(data.y)))
+
+    def predict(self, data: SplitData) -> np.ndarray:
+        """Scaled parameters, clamped to [0, 1] (the range every target lives in)."""
+        return self._forward_all(data).clamp(0, 1).numpy()

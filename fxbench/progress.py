@@ -1,0 +1,33 @@
+"""Rich progress bars for the long steps (build, train, predict), silent when asked."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
+
+Advance = Callable[..., None]  # advance(n=1, info="loss 0.12")
+
+
+def console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def progress_bar(description: str, total: Optional[int], enabled: bool = True) -> Iterator[Advance]:
+    """Yield ``advance(n=1, info=None)``; draws on stderr so stdout stays parseable."""
+    if not enabled:
+        yield lambda n=1, info=None: None
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+    with Progress(*columns, console=console()) as bar:
+        handle = bar.add_task(description, total=total, info="")
+
+        def advance(n: int = 1, info: Optional[str] = None) -> None:
+            bar.update(handle, advance=n, **({"info": info} if info is not None else {}))
+
+        yield advance

@@ -1,0 +1,92 @@
+"""Effect render: every dry clip through the task's pedalboard plugin at every grid point.
+
+Renders are stored as 16-bit PCM, so every render is quantised to int16 here and
+features are computed from exactly what is stored: anyone recomputing features
+from the dataset's audio column gets the same numbers.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from fxbench.errors import FxbenchError
+from fxbench.task import TaskConfig
+
+Effect = Callable[[np.ndarray], np.ndarray]  # (n_samples,) float32 -> (n_samples,) float32
+
+#: fxbench-defined effects beyond pedalboard's plugins: name -> factory(settings, sample_rate).
+CUSTOM_EFFECTS: dict[str, Callable[[dict, int], Effect]] = {}
+
+
+def register_effect(name: str) -> Callable:
+    """Register an effect that pedalboard lacks; a task names it in ``effect.plugin``."""
+
+    def deco(factory: Callable[[dict, int], Effect]) -> Callable[[dict, int], Effect]:
+        CUSTOM_EFFECTS[name] = factory
+        return factory
+
+    return deco
+
+
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    """Float [-1, 1] -> 16-bit PCM, the storage format of every clip (+1.0 becomes 32767)."""
+    return np.clip(np.round(audio * 32768.0), -32768, 32767).astype(np.int16)
+
+
+def from_int16(pcm: np.ndarray) -> np.ndarray:
+    return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def _pedalboard_effect(plugin: str, settings: dict, sample_rate: int) -> Effect:
+    import pedalboard
+
+    cls = getattr(pedalboard, plugin, None)
+    if cls is None or not isinstance(cls, type):
+        raise FxbenchError(f"effect plugin {plugin!r} is neither a pedalboard plugin nor a registered "
+                           f"fxbench effect; check effect.plugin in the task file")
+    try:
+        instance = cls(**settings)
+    except TypeError as exc:
+        raise FxbenchError(f"effect {plugin}: bad settings {settings} ({exc}); check effect.fixed and "
+                           f"the parameter names in the task file") from None
+
+    def apply(audio: np.ndarray) -> np.ndarray:
+        return instance(audio[None, :], sample_rate, reset=True)[0]
+
+    return apply
+
+
+class GridRenderer:
+    """Renders one dry clip at every grid point of a task, in grid-index order."""
+
+    def __init__(self, task: TaskConfig) -> None:
+        self.task = task
+        self.points = task.grid_points()
+        self.effects: list[Effect | None] = [self._effect_for(p) for p in self.points]
+
+    def _effect_for(self, point: dict[str, float]) -> Effect | None:
+        with_bypass = [p for p in self.task.parameters if p.bypass is not None]
+        if with_bypass and all(point[p.name] == p.bypass for p in with_bypass):
+            return None  # the dry clip itself
+        settings: dict[str, Any] = dict(self.task.effect.fixed)
+        settings.update(point)
+        plugin = self.task.effect.plugin
+        if plugin in CUSTOM_EFFECTS:
+            return CUSTOM_EFFECTS[plugin](settings, self.task.sample_rate)
+        return _pedalboard_effect(plugin, settings, self.task.sample_rate)
+
+    def render(self, dry_pcm: np.ndarray) -> np.ndarray:
+        """16-bit dry clip -> (n_grid, n_samples) int16 renders."""
+        dry = from_int16(dry_pcm)
+        out = np.empty((len(self.effects), dry.shape[0]), dtype=np.int16)
+        for i, effect in enumerate(self.effects):
+            if effect is None:
+                out[i] = dry_pcm
+                continue
+            wet = np.asarray(effect(dry), dtype=np.float32)
+            if wet.shape != dry.shape:
+                raise FxbenchError(f"effect {self.task.effect.plugin} changed the clip length "
+                                   f"({dry.shape[0]} -> {wet.shape[0]} samples); it must keep it")
+            out[i] = to_int16(wet)
+        return out

@@ -1,0 +1,93 @@
+"""One benchmark run: dataset -> model.fit -> model.predict(test without labels) -> metrics -> record."""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import fxbench
+from fxbench.models.base import TrainConfig
+from fxbench.task import TaskConfig, load_task
+
+
+@dataclass
+class RunConfig:
+    """Everything `fxbench run` takes; the defaults reproduce the paper's protocol on the synth source."""
+
+    task: str
+    model: str
+    source: str = "synth"
+    data_seed: int = 0
+    data_dir: Optional[str] = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def run(cfg: RunConfig) -> dict:
+    """Run one task x model and return its result record (not yet written)."""
+    from fxbench.dataset.cache import ensure_dataset
+    from fxbench.dataset.load import load_splits
+    from fxbench.metrics import compute_metrics
+    from fxbench.models.registry import check_model_name, create_model
+    from fxbench.models.torch_model import resolve_device
+    from fxbench.progress import progress_bar
+    from fxbench.results import git_commit
+    from fxbench.sources import open_source
+
+    task: TaskConfig = load_task(cfg.task)
+    check_model_name(cfg.model)
+    device = str(resolve_device(cfg.train.device))
+    source = open_source(cfg.source, task, cfg.data_seed)
+    started = time.perf_counter()
+    path, manifest, build_s = ensure_dataset(task, source, cfg.data_seed, cfg.data_dir,
+                                             progress=cfg.train.progress)
+    t = time.perf_counter()
+    splits = load_splits(path, task)
+    load_s = time.perf_counter() - t
+    model = create_model(cfg.model, task, cfg.train)
+
+    t = time.perf_counter()
+    model.fit(splits["train"], splits["validation"])
+    train_s = time.perf_counter() - t
+
+    test = splits["test"]
+    t = time.perf_counter()
+    with progress_bar("predict", total=1, enabled=cfg.train.progress) as advance:
+        pred = model.predict(test.without_labels())
+        advance(1)
+    predict_s = time.perf_counter() - t
+    metrics = compute_metrics(task, test.y, pred)
+
+    return {
+        "schema_version": 1,
+        "task": task.task, "task_version": task.version, "task_digest": task.digest(),
+        "model": cfg.model, "seed": cfg.train.seed, "data_seed": cfg.data_seed, "source": cfg.source,
+        "dataset_fingerprint": manifest["fingerprint"], "dataset_path": str(path),
+        "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
+        "param_units": {p.name: p.unit for p in task.parameters},
+        "metrics": metrics,
+        "config": {**model.hyperparameters(), "device_used": device},
+        "history": list(getattr(model, "history", []) or []),
+        "timing": {"build_s": None if build_s is None else round(build_s, 3), "load_s": round(load_s, 3),
+                   "train_s": round(train_s, 3), "predict_s": round(predict_s, 3),
+                   "total_s": round(time.perf_counter() - started, 3), "dataset_cached": build_s is None},
+        "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
+        "environment": _environment(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _environment() -> dict[str, Any]:
+    import os
+
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
+            "cpu_count": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+            else None}
+
+
+def default_results_dir() -> Path:
+    return Path("leaderboard") / "results"

@@ -1,0 +1,130 @@
+"""The `fxbench` command as a user meets it: listing, running, building, the leaderboard, and bad input."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fxbench.cli import main
+
+
+def _err_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_help_works_without_heavy_imports():
+    out = subprocess.run([sys.executable, "-c", "import sys; from fxbench.cli import main\n"
+                          "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+                          "print(sorted(m for m in ('torch', 'datasets', 'pedalboard') if m in sys.modules))"],
+                         capture_output=True, text=True, check=True)
+    assert "fxbench" in out.stdout and out.stdout.strip().endswith("[]")
+
+
+def test_tasks_and_models_list_one_line_each(capsys, task_dir):
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith("bitcrush ") for line in out.splitlines())
+    assert main(["models"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert {"cnn", "mean", "random"} <= set(names)
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["run", "--task", "bitcrsh", "--model", "cnn"], "unknown task 'bitcrsh'. Did you mean 'bitcrush'?"),
+    (["run", "--task", "bitcrush", "--model", "cnnn"], "unknown model 'cnnn'. Did you mean 'cnn'?"),
+    (["run", "--task", "bitcrush", "--model", "cnn", "--source", "folder:/no/such/dir"], "does not exist"),
+    (["run", "--task", "bitcrush", "--model", "cnn", "--source", "youtube"], "unknown source 'youtube'"),
+    (["run", "--task", "bitcrush", "--model", "cnn", "--epochs", "0"], "--epochs must be at least 1"),
+    (["data", "build", "--task", "nope", "--out", "x"], "unknown task 'nope'"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
+    assert main(argv) == 2
+    assert needle in _err_line(capsys)
+
+
+def test_folder_source_is_not_available_yet(tmp_path, capsys):
+    assert main(["run", "--task", "bitcrush", "--model", "cnn", "--source", f"folder:{tmp_path}"]) == 2
+    assert "not available yet" in _err_line(capsys)
+
+
+def test_malformed_task_file_names_file_and_field(tmp_path, capsys):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("task: broken\nversion: 1\ndescription: x\neffect: {plugin: Bitcrush}\n"
+                   "parameters: [{name: b, unit: bits, grid: [0, 1], range: [0, 1], colour: red}]\n"
+                   "dataset: {clips: 9}\n")
+    assert main(["run", "--task", str(bad), "--model", "mean"]) == 1
+    line = _err_line(capsys)
+    assert str(bad) in line and "parameters[0]: unknown key 'colour'" in line
+
+
+def test_exit_code_from_a_real_process():
+    proc = subprocess.run([sys.executable, "-m", "fxbench", "run", "--task", "nope", "--model", "cnn"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown task" in proc.stderr
+
+
+def test_run_records_and_leaderboard(tmp_path, task_dir, capsys):
+    data = str(tmp_path / "cache")
+    rec_dir = tmp_path / "results"
+    for model in ("mean", "random", "cnn"):
+        out = rec_dir / f"{model}.json"
+        argv = ["run", "--task", "small_bitcrush", "--model", model, "--epochs", "1", "--data-dir", data,
+                "--output", str(out), "--quiet"]
+        assert main(argv) == 0, capsys.readouterr().err
+        printed = capsys.readouterr().out
+        assert "MAE" in printed and "uniform random" in printed and str(out) in printed
+    rec = json.loads((rec_dir / "cnn.json").read_text())
+    for key in ("task", "task_version", "model", "seed", "source", "dataset_fingerprint", "n_train",
+                "n_validation", "n_test", "metrics", "config", "timing", "fxbench_version", "git_commit",
+                "created_at"):
+        assert key in rec
+    for key in ("mae", "mse", "per_param_mae", "per_param_mae_units", "grid_accuracy", "random_mae",
+                "chance_mae"):
+        assert key in rec["metrics"]
+    assert rec["config"]["epochs"] == 1 and rec["config"]["lr"] == 1e-4 and rec["config"]["batch_size"] == 16
+    assert rec["n_train"] + rec["n_validation"] + rec["n_test"] == 12 * 17
+    assert rec["timing"]["dataset_cached"] is True  # built by the first (mean) run, reused after
+    mean = json.loads((rec_dir / "mean.json").read_text())
+    assert mean["dataset_fingerprint"] == rec["dataset_fingerprint"]
+
+    board = tmp_path / "LEADERBOARD.md"
+    assert main(["leaderboard", "--results", str(rec_dir), "--output", str(board)]) == 0
+    text = board.read_text()
+    assert "## small_bitcrush" in text and "| 1 " in text and "0.3333" in text
+    ranked = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| ") and
+              line.split("|")[1].strip().isdigit()]
+    maes = {m: json.loads((rec_dir / f"{m}.json").read_text())["metrics"]["mae"] for m in ranked}
+    assert ranked == sorted(ranked, key=maes.get) and set(ranked) == {"mean", "random", "cnn"}
+    # the same records render the same bytes
+    before = board.read_bytes()
+    assert main(["leaderboard", "--results", str(rec_dir), "--output", str(board)]) == 0
+    assert board.read_bytes() == before
+
+    # a broken record is named, and the existing leaderboard is left as it was
+    (rec_dir / "broken.json").write_text("{not json")
+    capsys.readouterr()
+    assert main(["leaderboard", "--results", str(rec_dir), "--output", str(board)]) == 1
+    assert "broken.json" in _err_line(capsys) and board.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_leaderboard_without_results_folder(tmp_path, capsys):
+    assert main(["leaderboard", "--results", str(tmp_path / "none"), "--output", str(tmp_path / "L.md")]) == 2
+    assert "does not exist" in _err_line(capsys) and not (tmp_path / "L.md").exists()
+
+
+def test_data_build_writes_a_loadable_folder(tmp_path, task_dir, capsys):
+    import datasets
+
+    out = tmp_path / "hf"
+    assert main(["data", "build", "--task", "small_bitcrush", "--out", str(out), "--quiet"]) == 0
+    assert "load_dataset" in capsys.readouterr().out
+    ds = datasets.load_dataset(str(out), "small_bitcrush")
+    assert sorted(ds) == ["test", "train", "validation"]
+    assert (out / "README.md").read_text().startswith("---\nconfigs:")

@@ -1,0 +1,124 @@
+"""The dataset builder end to end: real renders, real parquet, loaded with `datasets.load_dataset`."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from fxbench.dataset.build import build_dataset, fingerprint
+from fxbench.dataset.cache import ensure_dataset, read_manifest
+from fxbench.sources import open_source
+
+
+def test_load_dataset_offline_gives_three_splits(small_dataset, small_task):
+    import datasets
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    ds = datasets.load_dataset(str(small_dataset), "small_bitcrush")
+    assert set(ds) == {"train", "validation", "test"}
+    assert sum(len(s) for s in ds.values()) == 12 * 17
+    row = ds["test"][0]
+    for col in ("id", "recording_id", "clip_id", "grid_index", "bit_depth", "bit_depth_scaled", "mel", "audio"):
+        assert col in row
+    assert np.asarray(row["mel"]).shape == (128, 173)
+    assert len(row["audio"]) == 88200
+    assert row["bit_depth_scaled"] == pytest.approx(row["bit_depth"] / 16)
+    dry = datasets.load_dataset(str(small_dataset), "dry")
+    assert sum(len(s) for s in dry.values()) == 12
+
+
+def test_no_recording_or_clip_straddles_splits(small_dataset):
+    import datasets
+
+    ds = datasets.load_dataset(str(small_dataset), "small_bitcrush")
+    dry = datasets.load_dataset(str(small_dataset), "dry")
+    for key in ("recording_id", "clip_id"):
+        owners: dict[str, set] = {}
+        for split, d in ds.items():
+            for v in d[key]:
+                owners.setdefault(v, set()).add(split)
+        assert all(len(s) == 1 for s in owners.values()), f"a {key} sits in two splits"
+    for split in ds:  # the dry clip of every render lives in the same split
+        assert set(ds[split]["clip_id"]) == set(dry[split]["clip_id"])
+    # every clip has all 17 renders
+    clips = ds["train"]["clip_id"]
+    assert all(clips.count(c) == 17 for c in set(clips))
+
+
+def test_stored_mel_is_the_stored_audio_s_mel(small_dataset, small_task):
+    import datasets
+
+    from fxbench.features import MelFeatures
+
+    row = datasets.load_dataset(str(small_dataset), "small_bitcrush")["validation"][5]
+    audio = np.asarray(row["audio"], dtype=np.float32) / 32768
+    mel = MelFeatures(small_task.features, 44100)(audio[None])[0]
+    assert np.abs(mel - np.asarray(row["mel"])).max() < 2e-3  # float16 storage
+
+
+def test_same_seed_same_bytes_other_seed_other_data(small_dataset, small_task, tmp_path):
+    again = tmp_path / "again"
+    m2 = build_dataset(small_task, open_source("synth", small_task, 0), 0, again, progress=False)
+    m1 = read_manifest(small_dataset)
+    assert m1["fingerprint"] == m2["fingerprint"]
+    assert m1["files"] == m2["files"], "same task, source and seed must give byte-identical shards"
+    assert m1["splits"] == m2["splits"]
+    src1 = open_source("synth", small_task, 1)
+    assert fingerprint(small_task, src1, 1) != m1["fingerprint"]
+    m3 = build_dataset(small_task, src1, 1, tmp_path / "seed1", progress=False)
+    assert m3["files"] != m1["files"]
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashingSource:
+    """A real synth source that dies half-way, as a Ctrl-C or a full disk would."""
+
+    def __init__(self, inner, after: int, exc: BaseException) -> None:
+        self.inner, self.after, self.exc, self.name, self.loaded = inner, after, exc, inner.name, 0
+
+    def spec(self):
+        return self.inner.spec()
+
+    def recording_ids(self):
+        return self.inner.recording_ids()
+
+    def load(self, rid):
+        self.loaded += 1
+        if self.loaded > self.after:
+            raise self.exc
+        return self.inner.load(rid)
+
+
+@pytest.mark.parametrize("exc", [_Crash("disk full"), KeyboardInterrupt()])
+def test_interrupted_build_leaves_previous_dataset_or_none(small_task, tmp_path, exc):
+    out = tmp_path / "ds"
+    crashing = _CrashingSource(open_source("synth", small_task, 0), after=5, exc=exc)
+    with pytest.raises(type(exc)):
+        build_dataset(small_task, crashing, 0, out, progress=False)
+    assert not out.exists() and os.listdir(tmp_path) == [], "a half-built dataset was left behind"
+
+    good = build_dataset(small_task, open_source("synth", small_task, 0), 0, out, progress=False)
+    crashing = _CrashingSource(open_source("synth", small_task, 0), after=5, exc=exc)
+    with pytest.raises(type(exc)):
+        build_dataset(small_task, crashing, 0, out, progress=False)
+    assert read_manifest(out) == good and os.listdir(tmp_path) == ["ds"]
+
+
+def test_cache_reuses_a_complete_dataset(small_task, tmp_path):
+    src = open_source("synth", small_task, 0)
+    path, manifest, built = ensure_dataset(small_task, src, 0, str(tmp_path), progress=False)
+    assert built is not None and path.is_relative_to(tmp_path)
+    path2, manifest2, built2 = ensure_dataset(small_task, src, 0, str(tmp_path), progress=False)
+    assert built2 is None and path2 == path and manifest2 == manifest
+    # a folder without its manifest (a crashed build from an old version, say) is not trusted
+    (path / "fxbench.json").unlink()
+    _, _, built3 = ensure_dataset(small_task, src, 0, str(tmp_path), progress=False)
+    assert built3 is not None
+    import yaml
+
+    card = yaml.safe_load((path / "README.md").read_text().split("---\n")[1])
+    assert [c["config_name"] for c in card["configs"]] == ["small_bitcrush", "dry"]

@@ -64,7 +64,7 @@ def render_leaderboard(records: list[dict], results_label: str) -> str:
     by_task: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         by_task[r["task"]].append(r)
-    parts = [HEADER.format(results=results_label)]
+    parts = [HEADER.format(results=results_label).rstrip()]
     if not by_task:
         parts.append("No result records yet: run `fxbench run --task bitcrush --model cnn`.")
     for task in sorted(by_task):

@@ -47,6 +47,7 @@ class TorchRegressor:
     """Base class: subclasses implement ``build_network()`` returning (B, 1, F, T) -> (B, n_params)."""
 
     loss_name = "l1"
+    channels_last = True  # NHWC convolutions: ~15% faster on CPU (oneDNN) and on tensor-core GPUs
 
     def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
         self.task = task
@@ -84,6 +85,8 @@ class TorchRegressor:
         device = resolve_device(cfg.device)
         self.device = device
         self.net = self.build_network().to(device)
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
         x = torch.from_numpy(train.x)
@@ -98,7 +101,7 @@ class TorchRegressor:
                 total, seen = 0.0, 0
                 for start in range(0, len(x), cfg.batch_size):
                     idx = order[start:start + cfg.batch_size]
-                    xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+                    xb, yb = self._to_device(x[idx]), y[idx].to(device, non_blocking=True)
                     opt.zero_grad(set_to_none=True)
                     loss = self._loss(self.net(xb), yb)
                     loss.backward()
@@ -116,6 +119,12 @@ class TorchRegressor:
         if best_state is not None:
             self.net.load_state_dict(best_state)
 
+    def _to_device(self, xb):
+        import torch
+
+        xb = xb.to(self.device, non_blocking=True)
+        return xb.contiguous(memory_format=torch.channels_last) if self.channels_last and xb.ndim == 4 else xb
+
     def _forward_all(self, data: SplitData):
         import torch
 
@@ -123,7 +132,7 @@ class TorchRegressor:
         outs = []
         with torch.no_grad():
             for start in range(0, len(data), 64):
-                xb = torch.from_numpy(data.x[start:start + 64]).to(self.device)
+                xb = self._to_device(torch.from_numpy(data.x[start:start + 64]))
                 outs.append(self.net(xb).float().cpu())
         return torch.cat(outs) if outs else torch.zeros(0, self.n_outputs)
 

@@ -19,7 +19,8 @@ def test_load_dataset_offline_gives_three_splits(small_dataset, small_task):
     assert set(ds) == {"train", "validation", "test"}
     assert sum(len(s) for s in ds.values()) == 12 * 17
     row = ds["test"][0]
-    for col in ("id", "recording_id", "clip_id", "grid_index", "bit_depth", "bit_depth_scaled", "mel", "audio"):
+    assert {r["split"] for r in ds["test"]} == {"test"}
+    for col in ("id", "split", "recording_id", "clip_id", "grid_index", "bit_depth", "bit_depth_scaled", "mel", "audio"):
         assert col in row
     assert np.asarray(row["mel"]).shape == (128, 173)
     assert len(row["audio"]) == 88200

@@ -41,15 +41,16 @@ def _features(task: TaskConfig):
     import datasets as hf
 
     shape = (task.features.n_mels, task.n_frames)
-    cols = {"id": hf.Value("string"), "recording_id": hf.Value("string"), "clip_id": hf.Value("string"),
-            "grid_index": hf.Value("int32")}
+    cols = {"id": hf.Value("string"), "split": hf.Value("string"), "recording_id": hf.Value("string"),
+            "clip_id": hf.Value("string"), "grid_index": hf.Value("int32")}
     for p in task.parameters:
         cols[p.name] = hf.Value("float32")
         cols[f"{p.name}_scaled"] = hf.Value("float32")
     cols["mel"] = hf.Array2D(shape, "float16")
     cols["audio"] = hf.List(hf.Value("int16"))
     task_features = hf.Features(cols)
-    dry_features = hf.Features({"clip_id": hf.Value("string"), "recording_id": hf.Value("string"),
+    dry_features = hf.Features({"clip_id": hf.Value("string"), "split": hf.Value("string"),
+                                "recording_id": hf.Value("string"),
                                 "clip_index": hf.Value("int32"), "start_sample": hf.Value("int64"),
                                 "mel": hf.Array2D(shape, "float16"), "audio": hf.List(hf.Value("int16")),
                                 "meta": hf.Value("string")})
@@ -180,7 +181,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                     mel = features(from_int16(renders)).astype(np.float16)
                     g = len(points)
                     cols: dict[str, Any] = {
-                        "id": [f"{clip.clip_id}-g{i:03d}" for i in range(g)],
+                        "id": [f"{clip.clip_id}-g{i:03d}" for i in range(g)], "split": [split] * g,
                         "recording_id": [rid] * g, "clip_id": [clip.clip_id] * g,
                         "grid_index": np.arange(g, dtype=np.int32), "mel": mel, "audio": renders}
                     for p in params:
@@ -191,7 +192,8 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                     dry_mel = mel[bypass_index] if bypass_index is not None else \
                         features(from_int16(clip.pcm[None]))[0].astype(np.float16)
                     writers.write(DRY_CONFIG, split, _table(dry_schema, {
-                        "clip_id": [clip.clip_id], "recording_id": [rid], "clip_index": [clip.index],
+                        "clip_id": [clip.clip_id], "split": [split], "recording_id": [rid],
+                        "clip_index": [clip.index],
                         "start_sample": [clip.start], "mel": dry_mel[None], "audio": clip.pcm[None],
                         "meta": [json.dumps(rec.meta, sort_keys=True, default=str)]}))
                     stats[split]["rows"] += g

@@ -69,7 +69,7 @@ Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_ind
 
 ## Columns
 
-- `id`: `<clip_id>-g<grid_index>`; `recording_id`, `clip_id`: where the row came from.
+- `id`: `<clip_id>-g<grid_index>`; `split`; `recording_id`, `clip_id`: where the row came from.
 - one column per parameter in its unit, and `<name>_scaled` in [0, 1] (the regression target).
 - `mel`: the wet clip's Mel spectrogram, float16, shape ({task.features.n_mels}, {task.n_frames}): {task.sample_rate} Hz,
   n_fft {task.features.n_fft}, hop {task.features.hop_length}, {task.features.n_mels} mels, power in dB, min-max scaled to [0, 1] per clip.

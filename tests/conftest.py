@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# datasets reads its cache location at import time, so set it before anything imports datasets
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="fxbench-tests-hf-")
 
 SMALL_BITCRUSH = """\
 task: small_bitcrush

@@ -123,3 +123,15 @@ def test_cache_reuses_a_complete_dataset(small_task, tmp_path):
 
     card = yaml.safe_load((path / "README.md").read_text().split("---\n")[1])
     assert [c["config_name"] for c in card["configs"]] == ["small_bitcrush", "dry"]
+
+
+def test_rebuilding_in_place_is_never_served_stale(small_task, tmp_path):
+    """`datasets` caches a local folder by its card's file names, so shards are named by content."""
+    import datasets
+
+    out = tmp_path / "ds"
+    build_dataset(small_task, open_source("synth", small_task, 0), 0, out, progress=False)
+    first = datasets.load_dataset(str(out), "small_bitcrush")["train"]["id"]
+    build_dataset(small_task, open_source("synth", small_task, 2), 2, out, progress=False)
+    second = datasets.load_dataset(str(out), "small_bitcrush")["train"]["id"]
+    assert first != second

@@ -84,27 +84,40 @@ def _table(schema, columns: dict[str, Any]):
 
 
 class _ShardWriters:
-    """One parquet file per (config, split), opened on first write."""
+    """One parquet file per (config, split), opened on first write.
+
+    On close each file is renamed to ``<config>/<split>-<sha256[:16]>.parquet`` and the card lists
+    those names: `datasets` keys its cache by the card's file names, so content-named shards mean
+    a folder rebuilt in place with other data is never served from a stale cache.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.writers: dict[str, Any] = {}
-        self.rows: dict[str, int] = {}
+        self.writers: dict[tuple[str, str], Any] = {}
 
     def write(self, config: str, split: str, table) -> None:
         import pyarrow.parquet as pq
 
-        rel = f"{config}/{split}-00000-of-00001.parquet"
-        if rel not in self.writers:
+        key = (config, split)
+        if key not in self.writers:
             (self.root / config).mkdir(parents=True, exist_ok=True)
-            self.writers[rel] = pq.ParquetWriter(self.root / rel, table.schema, compression="snappy")
-            self.rows[rel] = 0
-        self.writers[rel].write_table(table)
-        self.rows[rel] += table.num_rows
+            self.writers[key] = pq.ParquetWriter(self._partial(key), table.schema, compression="snappy")
+        self.writers[key].write_table(table)
 
-    def close(self) -> None:
+    def _partial(self, key: tuple[str, str]) -> Path:
+        return self.root / key[0] / f"{key[1]}.parquet.partial"
+
+    def close(self) -> dict[str, str]:
+        """Close every file; return {relative path: sha256} of the content-named shards."""
         for w in self.writers.values():
             w.close()
+        files = {}
+        for key in sorted(self.writers):
+            digest = _sha256(self._partial(key))
+            rel = f"{key[0]}/{key[1]}-{digest[:16]}.parquet"
+            os.rename(self._partial(key), self.root / rel)
+            files[rel] = digest
+        return files
 
 
 def _sha256(path: Path) -> str:
@@ -161,6 +174,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
 
     root.mkdir(parents=True)
     writers = _ShardWriters(root)
+    files: dict[str, str] = {}
     stats = {s: {"rows": 0, "clips": 0, "recordings": 0} for s in SPLITS}
     n_clips = 0
     try:
@@ -204,12 +218,11 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                 if took:
                     stats[split]["recordings"] += 1
     finally:
-        writers.close()
+        files = writers.close()
     empty = [s for s in SPLITS if stats[s]["rows"] == 0]
     if empty:
         raise FxbenchError(f"split {empty[0]!r} got no clips (the source gave {n_clips} usable clips in all); "
                            f"use a source with more non-silent audio")
-    files = {rel: _sha256(root / rel) for rel in sorted(writers.writers)}
     manifest = {
         "fxbench_version": fxbench.__version__, "format_version": FORMAT_VERSION,
         "fingerprint": fingerprint(task, source, seed),

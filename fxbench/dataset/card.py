@@ -14,8 +14,8 @@ def _configs(task: TaskConfig, manifest: dict) -> list[dict]:
 
     out = []
     for config in (task.task, DRY_CONFIG):
-        files = [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS
-                 if f"{config}/{s}-00000-of-00001.parquet" in manifest["files"]]
+        files = [{"split": s, "path": rel} for s in SPLITS for rel in sorted(manifest["files"])
+                 if rel.startswith(f"{config}/{s}-")]
         out.append({"config_name": config, "data_files": files})
     return out
 

@@ -1,45 +1,37 @@
 """Load a built dataset folder through `datasets.load_dataset`, into SplitData for the models."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
 from fxbench.dataset.build import DRY_CONFIG
-from fxbench.dataset.cache import cache_root, read_manifest
+from fxbench.dataset.cache import read_manifest
 from fxbench.dataset.clips import SPLITS
 from fxbench.dataset.split import SplitData
 from fxbench.errors import FxbenchError
 from fxbench.task import TaskConfig
 
 
-def _hf_cache(manifest: dict) -> str:
-    # datasets keys its arrow cache by the folder path, not the file contents: a folder rebuilt in place
-    # would be served stale. Keying the cache by the shards' checksums makes that impossible.
-    digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:16]
-    return str(cache_root() / "hf" / digest)
-
-
-def load_hf(path: Path, config: str, manifest: dict):
+def load_hf(path: Path, config: str):
+    """`datasets.load_dataset` on the folder, quietly (fxbench draws its own progress)."""
     import datasets
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    return datasets.load_dataset(str(path), config, cache_dir=_hf_cache(manifest))
+    return datasets.load_dataset(str(path), config)
 
 
 class DryLookup:
     """clip id -> dry Mel spectrogram, read from the `dry` config on first use."""
 
-    def __init__(self, path: Path, manifest: dict) -> None:
-        self.path, self.manifest = path, manifest
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._index: dict[str, np.ndarray] | None = None
 
     def __call__(self, clip_ids: list[str]) -> np.ndarray:
         if self._index is None:
-            dd = load_hf(self.path, DRY_CONFIG, self.manifest)
+            dd = load_hf(self.path, DRY_CONFIG)
             self._index = {}
             for split in dd.values():
                 cols = split.with_format("numpy", columns=["clip_id", "mel"])[:]
@@ -58,8 +50,8 @@ def load_splits(path: Path, task: TaskConfig) -> dict[str, SplitData]:
     if manifest.get("task") != task.task or manifest.get("task_digest") != task.digest():
         raise FxbenchError(f"{path} was built for task {manifest.get('task')!r} version "
                            f"{manifest.get('task_version')}, not this definition of {task.task!r}; rebuild it")
-    dd = load_hf(path, task.task, manifest)
-    dry = DryLookup(path, manifest)
+    dd = load_hf(path, task.task)
+    dry = DryLookup(path)
     scaled = [f"{p.name}_scaled" for p in task.parameters]
     out = {}
     for split in SPLITS:

@@ -61,6 +61,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise FxbenchError(f"--{name.replace('_', '-')} must be at least 1, got {value}", exit_code=2)
+    if args.output and Path(args.output).is_dir():
+        raise FxbenchError(f"--output {args.output} is a folder; give a file path such as "
+                           f"{Path(args.output) / 'result.json'}", exit_code=2)
     if args.lr is not None and not args.lr > 0:
         raise FxbenchError(f"--lr must be positive, got {args.lr}", exit_code=2)
     train = TrainConfig(seed=args.seed, device=args.device, progress=not args.quiet)
@@ -138,6 +141,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from fxbench.leaderboard import write_leaderboard
 
+    if Path(args.output).is_dir():
+        raise FxbenchError(f"--output {args.output} is a folder; give a file path such as "
+                           f"{Path(args.output) / 'LEADERBOARD.md'}", exit_code=2)
     path, n = write_leaderboard(Path(args.results), Path(args.output))
     print(f"wrote {path} from {n} result records")
     return 0

@@ -64,7 +64,7 @@ def run(cfg: RunConfig) -> dict:
         "schema_version": 1,
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
         "model": cfg.model, "seed": cfg.train.seed, "data_seed": cfg.data_seed, "source": cfg.source,
-        "dataset_fingerprint": manifest["fingerprint"], "dataset_path": str(path),
+        "dataset_fingerprint": manifest["fingerprint"],
         "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
         "param_units": {p.name: p.unit for p in task.parameters},
         "metrics": metrics,

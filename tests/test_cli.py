@@ -11,6 +11,8 @@ import pytest
 
 from fxbench.cli import main
 
+HERE = str(Path(__file__).parent)
+
 
 def _err_line(capsys) -> str:
     err = capsys.readouterr().err.strip().splitlines()
@@ -42,6 +44,8 @@ def test_tasks_and_models_list_one_line_each(capsys, task_dir):
     (["run", "--task", "bitcrush", "--model", "cnn", "--source", "youtube"], "unknown source 'youtube'"),
     (["run", "--task", "bitcrush", "--model", "cnn", "--epochs", "0"], "--epochs must be at least 1"),
     (["data", "build", "--task", "nope", "--out", "x"], "unknown task 'nope'"),
+    (["run", "--task", "bitcrush", "--model", "cnn", "--output", HERE], f"--output {HERE} is a folder"),
+    (["leaderboard", "--output", HERE], f"--output {HERE} is a folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
     assert main(argv) == 2

@@ -119,10 +119,25 @@ def test_cache_reuses_a_complete_dataset(small_task, tmp_path):
     (path / "fxbench.json").unlink()
     _, _, built3 = ensure_dataset(small_task, src, 0, str(tmp_path), progress=False)
     assert built3 is not None
+    # nor one that lost a shard
+    next(path.glob("small_bitcrush/test-*.parquet")).unlink()
+    _, manifest4, built4 = ensure_dataset(small_task, src, 0, str(tmp_path), progress=False)
+    assert built4 is not None and manifest4["files"] == manifest["files"]
     import yaml
 
     card = yaml.safe_load((path / "README.md").read_text().split("---\n")[1])
     assert [c["config_name"] for c in card["configs"]] == ["small_bitcrush", "dry"]
+
+
+def test_a_damaged_shard_is_a_clear_error(small_task, tmp_path):
+    from fxbench.dataset.load import load_splits
+    from fxbench.errors import FxbenchError
+
+    out = tmp_path / "ds"
+    build_dataset(small_task, open_source("synth", small_task, 0), 0, out, progress=False)
+    next(out.glob("small_bitcrush/train-*.parquet")).write_bytes(b"not parquet")
+    with pytest.raises(FxbenchError, match="delete the folder and run again"):
+        load_splits(out, small_task)
 
 
 def test_rebuilding_in_place_is_never_served_stale(small_task, tmp_path):

@@ -23,11 +23,15 @@ def cache_root(data_dir: Optional[str] = None) -> Path:
 
 
 def read_manifest(path: Path) -> Optional[dict]:
-    """The manifest of a complete dataset folder, or None (missing, partial or unreadable)."""
+    """The manifest of a complete dataset folder, or None (missing, partial, unreadable, or a shard gone)."""
     try:
-        return json.loads((Path(path) / MANIFEST).read_text())
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all((Path(path) / rel).is_file() for rel in files):
+        return None
+    return manifest
 
 
 def ensure_dataset(task: TaskConfig, source: Source, seed: int, data_dir: Optional[str] = None,

@@ -50,7 +50,12 @@ def load_splits(path: Path, task: TaskConfig) -> dict[str, SplitData]:
     if manifest.get("task") != task.task or manifest.get("task_digest") != task.digest():
         raise FxbenchError(f"{path} was built for task {manifest.get('task')!r} version "
                            f"{manifest.get('task_version')}, not this definition of {task.task!r}; rebuild it")
-    dd = load_hf(path, task.task)
+    try:
+        dd = load_hf(path, task.task)
+    except Exception as exc:  # a damaged shard surfaces as any of several pyarrow/datasets errors
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise FxbenchError(f"could not read the dataset at {path} ({type(exc).__name__}: {first}); delete "
+                           f"the folder and run again to rebuild it") from None
     dry = DryLookup(path)
     scaled = [f"{p.name}_scaled" for p in task.parameters]
     out = {}

@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="build (or reuse) a task's dataset, train a model, score it, write a record")
     r.add_argument("--task", required=True, help="task name (see `fxbench tasks`) or a task .yaml file")
-    r.add_argument("--model", required=True, help="model name (see `fxbench models`)")
+    r.add_argument("--model", required=True, help="model: a name (see `fxbench models`), path/to/file.py:Class "
+                   "or package.module:Class")
     r.add_argument("--source", default="synth", help="dry audio: synth (default, embedded) or folder:PATH")
     r.add_argument("--seed", type=int, default=0, help="model seed: initialisation and shuffling (default 0)")
     r.add_argument("--data-seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
@@ -29,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     r.add_argument("--data-dir", default=None, help="where datasets are built and cached "
                    "(default: $FXBENCH_CACHE or ~/.cache/fxbench)")
+    r.add_argument("--data", default=None, help="run on this built dataset folder or Hub dataset repo id "
+                   "(ORG/NAME) instead of building one")
     r.add_argument("--output", default=None, help="write the result record exactly here "
                    "(default: leaderboard/results/<task>/...)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -45,17 +48,46 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
     b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    ver = dsub.add_parser("verify", help="recompute every shard's checksum against the manifest")
+    ver.add_argument("dir", help="dataset folder")
+    pub = dsub.add_parser("publish", help="upload a dataset folder to the Hugging Face Hub")
+    pub.add_argument("dir", help="dataset folder built by `fxbench data build`")
+    pub.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")
+    pub.add_argument("--private", action="store_true", help="create the repo private")
 
     lb = sub.add_parser("leaderboard", help="render result records into a markdown leaderboard")
     lb.add_argument("--results", default="leaderboard/results", help="folder of result records")
     lb.add_argument("--output", default="leaderboard/LEADERBOARD.md", help="markdown file to write")
+    lb.add_argument("--chart", default=None, help="also draw a PNG of MAE per model per task here")
+
+    sc = sub.add_parser("score", help="score a file of test-set predictions made elsewhere; write a record")
+    sc.add_argument("--task", required=True, help="task name or .yaml file")
+    sc.add_argument("--predictions", required=True, help="CSV or JSON: id plus one column per parameter, "
+                    "named <param> (physical units) or <param>_scaled ([0, 1])")
+    sc.add_argument("--name", default=None, help="model name on the leaderboard (default: the file's stem)")
+    sc.add_argument("--source", default="synth", help="dry audio the dataset is built from (default synth)")
+    sc.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
+    sc.add_argument("--data-dir", default=None, help="where datasets are built and cached")
+    sc.add_argument("--output", default=None, help="write the result record exactly here")
+    sc.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    v = sub.add_parser("validate-model", help="check a model wrapper on a handful of rows before a long run")
+    v.add_argument("model", help="a name, path/to/file.py:Class or package.module:Class")
+    v.add_argument("--task", required=True, help="task name or .yaml file")
+    v.add_argument("--source", default="synth", help="dry audio (default synth)")
+    v.add_argument("--data-dir", default=None, help="where datasets are built and cached")
+    v.add_argument("--rows", type=int, default=16, help="training rows to fit on (default 16)")
+
+    n = sub.add_parser("new-model", help="write a ready-to-edit model file")
+    n.add_argument("name", help="model name, e.g. my-model")
+    n.add_argument("--out", default=None, help="file to write (default: <name>.py here)")
     return p
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from fxbench.models.base import TrainConfig
     from fxbench.results import default_path, write_record
-    from fxbench.runner import RunConfig, default_results_dir, run
+    from fxbench.runner import RunConfig, default_results_dir, execute
 
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
@@ -70,12 +102,71 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for name in ("epochs", "lr", "batch_size"):
         if getattr(args, name) is not None:
             setattr(train, name, getattr(args, name))
-    record = run(RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
-                           data_dir=args.data_dir, train=train))
+    cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
+                    data_dir=args.data_dir, data=args.data, train=train)
+    record, outputs = execute(cfg)
     path = Path(args.output) if args.output else default_path(default_results_dir(), record)
     write_record(record, path)
     _print_metrics(record)
     print(f"result record: {path}")
+    for figure in _figures(record, outputs, path):
+        print(f"figure: {figure}")
+    return 0
+
+
+def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
+    """Confusion matrix (paper figs 7, 8, 12, 13) and loss curve (fig 5) as PNGs beside the record."""
+    from fxbench.plots import confusion_matrix_png, loss_curve_png
+
+    stem = path.with_suffix("")
+    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"],
+                                 stem.with_name(stem.name + ".confusion.png"))]
+    if record.get("history"):
+        made.append(loss_curve_png(record["history"], stem.with_name(stem.name + ".loss.png")))
+    return [p for p in made if p is not None]
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from fxbench.results import default_path, write_record
+    from fxbench.runner import default_results_dir
+    from fxbench.scoring import score_file
+
+    if args.output and Path(args.output).is_dir():
+        raise FxbenchError(f"--output {args.output} is a folder; give a file path", exit_code=2)
+    record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
+                                  data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet)
+    for w in warnings:
+        print(f"fxbench: warning: {w}", file=sys.stderr)
+    path = Path(args.output) if args.output else default_path(default_results_dir(), record)
+    write_record(record, path)
+    _print_metrics(record)
+    print(f"result record: {path}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from fxbench.validate import validate_model
+
+    if args.rows < 2:
+        raise FxbenchError(f"--rows must be at least 2, got {args.rows}", exit_code=2)
+    checks = validate_model(args.model, args.task, source=args.source, data_dir=args.data_dir, rows=args.rows)
+    for c in checks:
+        print(f"{'ok  ' if c.ok else 'FAIL'} {c.name:<16} {c.detail}")
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        print(f"fxbench: error: {args.model} failed {len(failed)} check(s): {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"{args.model} passed every check; run it with: fxbench run --task {args.task} --model {args.model}")
+    return 0
+
+
+def _cmd_new_model(args: argparse.Namespace) -> int:
+    from fxbench.new_model import write_template
+
+    path, cls = write_template(args.name, Path(args.out) if args.out else None)
+    print(f"wrote {path}; next:")
+    print(f"  fxbench validate-model {path}:{cls} --task bitcrush")
+    print(f"  fxbench run --task bitcrush --model {path}:{cls}")
     return 0
 
 
@@ -98,9 +189,10 @@ def _print_metrics(record: dict) -> None:
     t.add_row("grid accuracy", f"{m['grid_accuracy']:.3f}", "", "")
     Console().print(t)
     timing = record["timing"]
-    built = "cached" if timing["dataset_cached"] else f"built in {timing['build_s']:.1f} s"
-    print(f"dataset {record['dataset_fingerprint'][:12]} ({built}); train {timing['train_s']:.1f} s; "
-          f"predict {timing['predict_s']:.2f} s; total {timing['total_s']:.1f} s")
+    built = "cached" if timing.get("dataset_cached") else f"built in {timing.get('build_s') or 0:.1f} s"
+    steps = "; ".join(f"{key[:-2]} {timing[key]:.2f} s" for key in ("train_s", "predict_s", "score_s", "total_s")
+                      if timing.get(key) is not None)
+    print(f"dataset {record['dataset_fingerprint'][:12]} ({built}); {steps}")
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
@@ -123,6 +215,23 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
+    if args.data_command == "verify":
+        from fxbench.dataset.verify import verify_dataset
+
+        problems = verify_dataset(Path(args.dir))
+        for p in problems:
+            print(f"FAIL {p}")
+        if problems:
+            print(f"fxbench: error: {args.dir} does not match its manifest ({len(problems)} problem(s)); "
+                  f"rebuild it with `fxbench data build`", file=sys.stderr)
+            return 1
+        print(f"{args.dir}: every shard matches its manifest")
+        return 0
+    if args.data_command == "publish":
+        from fxbench.dataset.hub import publish_dataset
+
+        print(f"published {publish_dataset(Path(args.dir), args.repo_id, private=args.private)}")
+        return 0
     from fxbench.dataset.build import build_dataset
     from fxbench.sources import open_source
     from fxbench.task import load_task
@@ -144,13 +253,15 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     if Path(args.output).is_dir():
         raise FxbenchError(f"--output {args.output} is a folder; give a file path such as "
                            f"{Path(args.output) / 'LEADERBOARD.md'}", exit_code=2)
-    path, n = write_leaderboard(Path(args.results), Path(args.output))
-    print(f"wrote {path} from {n} result records")
+    chart = Path(args.chart) if args.chart else None
+    path, n = write_leaderboard(Path(args.results), Path(args.output), chart=chart)
+    print(f"wrote {path} from {n} result records" + (f" and {chart}" if chart else ""))
     return 0
 
 
 COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "data": _cmd_data,
-            "leaderboard": _cmd_leaderboard}
+            "leaderboard": _cmd_leaderboard, "score": _cmd_score, "validate-model": _cmd_validate,
+            "new-model": _cmd_new_model}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -11,9 +11,44 @@ from typing import Any, Optional
 
 from fxbench.errors import FxbenchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 REQUIRED = ("task", "task_version", "model", "seed", "source", "dataset_fingerprint", "n_train",
             "n_validation", "n_test", "metrics", "config", "timing", "fxbench_version", "created_at")
+# Schema history. 1: the first release. 2: adds `submission` (how the predictions were made),
+# `predictions_sha256` (hash of test ids + predictions, to re-check a row) and `row_abs_errors`
+# (per test row MAE in [0, 1], sorted by id, for bootstrap intervals). Old records are upgraded on read.
+
+
+def predictions_sha256(ids: list[str], predictions: Any) -> str:
+    """Hash of (id, scaled predictions rounded to 1e-6), sorted by id: independent of row order."""
+    import hashlib
+
+    import numpy as np
+
+    pred = np.round(np.asarray(predictions, dtype=np.float64), 6)
+    rows = sorted(zip(ids, pred.tolist()))
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
+
+
+def row_abs_errors(ids: list[str], y_true: Any, predictions: Any) -> list[float]:
+    """Per-row MAE over the parameters, in sorted-id order (rounded to 1e-6)."""
+    import numpy as np
+
+    err = np.abs(np.asarray(predictions, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)).mean(axis=1)
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    return [round(float(err[i]), 6) for i in order]
+
+
+def upgrade_record(record: dict) -> dict:
+    """Bring an older record to the current schema (fields it never had become None)."""
+    record = dict(record)
+    version = record.get("schema_version", 1)
+    if version == 1:
+        record.setdefault("submission", {"kind": "model", "spec": record.get("model")})
+        record.setdefault("predictions_sha256", None)
+        record.setdefault("row_abs_errors", None)
+        record["schema_version"] = 2
+    return record
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -46,8 +81,10 @@ def slug(text: str) -> str:
 
 
 def default_path(results_dir: Path, record: dict) -> Path:
-    """leaderboard/results/<task>/<model>__seed<N>__<fingerprint12>.json (a rerun overwrites its own)."""
-    name = f"{slug(record['model'])}__seed{record['seed']}__{record['dataset_fingerprint'][:12]}.json"
+    """leaderboard/results/<task>/<model>__seed<N>__<fingerprint12>.json (a rerun overwrites its own);
+    scored prediction files, which have no seed, get ``__predictions__`` instead."""
+    run = "predictions" if record.get("seed") is None else f"seed{record['seed']}"
+    name = f"{slug(record['model'])}__{run}__{record['dataset_fingerprint'][:12]}.json"
     return Path(results_dir) / record["task"] / name
 
 
@@ -57,8 +94,14 @@ def write_record(record: dict, path: Path) -> Path:
 
 
 def validate_record(record: Any, where: str) -> dict:
+    """Check a record read from disk and upgrade it to the current schema."""
     if not isinstance(record, dict):
         raise FxbenchError(f"{where}: a result record must be a JSON object")
+    version = record.get("schema_version", 1)
+    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        raise FxbenchError(f"{where}: unknown schema_version {version!r} (this fxbench reads 1..{SCHEMA_VERSION}); "
+                           f"upgrade fxbench")
+    record = upgrade_record(record)
     missing = [k for k in REQUIRED if k not in record]
     if missing:
         raise FxbenchError(f"{where}: result record lacks {missing[0]!r}; regenerate it with `fxbench run`")

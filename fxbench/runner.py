@@ -22,31 +22,33 @@ class RunConfig:
     source: str = "synth"
     data_seed: int = 0
     data_dir: Optional[str] = None
+    data: Optional[str] = None  # a built dataset folder or Hub repo id, instead of building one
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def run(cfg: RunConfig) -> dict:
     """Run one task x model and return its result record (not yet written)."""
-    from fxbench.dataset.cache import ensure_dataset
+    return execute(cfg)[0]
+
+
+def execute(cfg: RunConfig) -> tuple[dict, dict]:
+    """Like ``run``, also returning the test targets and predictions (for the figures)."""
     from fxbench.dataset.load import load_splits
     from fxbench.metrics import compute_metrics
-    from fxbench.models.registry import check_model_name, create_model
+    from fxbench.models.registry import model_label, resolve_model
     from fxbench.models.torch_model import resolve_device
     from fxbench.progress import progress_bar
-    from fxbench.results import git_commit
-    from fxbench.sources import open_source
+    from fxbench.results import SCHEMA_VERSION, git_commit, predictions_sha256, row_abs_errors
 
     task: TaskConfig = load_task(cfg.task)
-    check_model_name(cfg.model)
+    factory, kind = resolve_model(cfg.model)
     device = str(resolve_device(cfg.train.device))
-    source = open_source(cfg.source, task, cfg.data_seed)
     started = time.perf_counter()
-    path, manifest, build_s = ensure_dataset(task, source, cfg.data_seed, cfg.data_dir,
-                                             progress=cfg.train.progress)
+    path, manifest, build_s = _dataset(cfg, task)
     t = time.perf_counter()
     splits = load_splits(path, task)
     load_s = time.perf_counter() - t
-    model = create_model(cfg.model, task, cfg.train)
+    model = factory(task, cfg.train)
 
     t = time.perf_counter()
     model.fit(splits["train"], splits["validation"])
@@ -60,14 +62,18 @@ def run(cfg: RunConfig) -> dict:
     predict_s = time.perf_counter() - t
     metrics = compute_metrics(task, test.y, pred)
 
-    return {
-        "schema_version": 1,
+    record = {
+        "schema_version": SCHEMA_VERSION,
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
-        "model": cfg.model, "seed": cfg.train.seed, "data_seed": cfg.data_seed, "source": cfg.source,
+        "model": model_label(cfg.model), "submission": {"kind": "model", "source": kind, "spec": cfg.model},
+        "seed": cfg.train.seed, "data_seed": manifest.get("seed", cfg.data_seed),
+        "source": cfg.source if cfg.data is None else f"data:{cfg.data}",
         "dataset_fingerprint": manifest["fingerprint"],
         "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
         "param_units": {p.name: p.unit for p in task.parameters},
         "metrics": metrics,
+        "predictions_sha256": predictions_sha256(test.ids, pred),
+        "row_abs_errors": row_abs_errors(test.ids, test.y, pred),
         "config": {**model.hyperparameters(), "device_used": device},
         "history": list(getattr(model, "history", []) or []),
         "timing": {"build_s": None if build_s is None else round(build_s, 3), "load_s": round(load_s, 3),
@@ -77,6 +83,26 @@ def run(cfg: RunConfig) -> dict:
         "environment": _environment(),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    return record, {"task": task, "y_true": test.y, "y_pred": pred}
+
+
+def _dataset(cfg: RunConfig, task: TaskConfig) -> tuple[Path, dict, Optional[float]]:
+    """The dataset to run on: a given folder or Hub repo (``--data``), else built or reused from the cache."""
+    from fxbench.dataset.cache import ensure_dataset, read_manifest
+    from fxbench.errors import FxbenchError
+    from fxbench.sources import open_source
+
+    if cfg.data is None:
+        source = open_source(cfg.source, task, cfg.data_seed)
+        return ensure_dataset(task, source, cfg.data_seed, cfg.data_dir, progress=cfg.train.progress)
+    from fxbench.dataset.hub import resolve_data
+
+    path = resolve_data(cfg.data)
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise FxbenchError(f"--data {cfg.data} is not a complete fxbench dataset (no fxbench.json or a shard "
+                           f"missing); build one with `fxbench data build`", exit_code=2)
+    return path, manifest, None
 
 
 def _environment() -> dict[str, Any]:

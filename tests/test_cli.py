@@ -52,9 +52,10 @@ def test_bad_input_is_one_line_and_exit_2(argv, needle, capsys):
     assert needle in _err_line(capsys)
 
 
-def test_folder_source_is_not_available_yet(tmp_path, capsys):
+def test_folder_source_without_audio(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("no audio here")
     assert main(["run", "--task", "bitcrush", "--model", "cnn", "--source", f"folder:{tmp_path}"]) == 2
-    assert "not available yet" in _err_line(capsys)
+    assert "no audio files" in _err_line(capsys)
 
 
 def test_malformed_task_file_names_file_and_field(tmp_path, capsys):

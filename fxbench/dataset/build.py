@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from datetime import datetime, timezone
@@ -35,6 +36,14 @@ def fingerprint(task: TaskConfig, source: Source, seed: int) -> str:
     blob = {"format": FORMAT_VERSION, "task": task.to_dict(), "source": source.spec(), "seed": seed,
             "clips": ClipPolicy.for_task(task).to_dict()}
     return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fingerprint_ok(manifest: dict) -> bool:
+    """Whether a manifest's fingerprint is the hash of the inputs it records (catches hand edits)."""
+    blob = {"format": manifest.get("format_version"), "task": manifest.get("task_definition"),
+            "source": manifest.get("source"), "seed": manifest.get("seed"), "clips": manifest.get("clip_policy")}
+    digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+    return manifest.get("task_definition") is None or digest == manifest.get("fingerprint")
 
 
 def _features(task: TaskConfig):
@@ -152,6 +161,14 @@ def _swap_in(tmp: Path, out_dir: Path) -> None:
         os.rename(tmp, out_dir)
 
 
+def split_budget(task: TaskConfig) -> dict[str, int]:
+    """Clips per split: the task's split fractions of ``dataset.clips``, so a large source fills every split."""
+    n = task.dataset.clips
+    test = max(1, round(n * task.splits.test))
+    validation = max(1, round(n * task.splits.validation))
+    return {"train": n - test - validation, "validation": validation, "test": test}
+
+
 def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progress: bool) -> dict:
     from fxbench.dataset.card import write_card
     from fxbench.features import MelFeatures
@@ -160,10 +177,18 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     started = time.perf_counter()
     policy = ClipPolicy.for_task(task)
     rec_ids = source.recording_ids()
+    skipped = getattr(source, "warnings", [])
+    for line in skipped:
+        print(f"fxbench: warning: {line}", file=sys.stderr)
+    if skipped:
+        print(f"fxbench: warning: {len(skipped)} file(s) left out of the build; {len(rec_ids)} recordings kept",
+              file=sys.stderr)
     if len(rec_ids) < 3:
         raise FxbenchError(f"source {source.name} has {len(rec_ids)} recordings; at least 3 are needed "
                            f"for train/validation/test splits")
-    split_of = assign_splits(rec_ids, task.splits, seed)
+    fixed = getattr(source, "fixed_splits", None)
+    split_of = fixed() if callable(fixed) else assign_splits(rec_ids, task.splits, seed)
+    budget = split_budget(task)
     renderer = GridRenderer(task)
     features = MelFeatures(task.features, task.sample_rate)
     task_features, dry_features = _features(task)
@@ -182,14 +207,16 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
             for rid in sorted(rec_ids):
                 if n_clips >= task.dataset.clips:
                     break
+                split = split_of.get(rid)
+                if split is None or stats[split]["clips"] >= budget[split]:
+                    continue
                 rec = source.load(rid)
                 if rec.sample_rate != task.sample_rate:
                     raise FxbenchError(f"recording {rid} is at {rec.sample_rate} Hz; the task needs "
                                        f"{task.sample_rate} Hz")
-                split = split_of[rid]
                 took = 0
                 for clip in cut_clips(rec, policy):
-                    if n_clips >= task.dataset.clips:
+                    if stats[split]["clips"] >= budget[split]:
                         break
                     renders = renderer.render(clip.pcm)
                     mel = features(from_int16(renders)).astype(np.float16)
@@ -227,11 +254,12 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
         "fxbench_version": fxbench.__version__, "format_version": FORMAT_VERSION,
         "fingerprint": fingerprint(task, source, seed),
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
-        "source": source.spec(), "seed": seed, "clip_policy": policy.to_dict(),
+        "task_definition": task.to_dict(), "source": source.spec(), "seed": seed, "clip_policy": policy.to_dict(),
         "grid_size": len(points), "splits": stats, "files": files,
         "build_seconds": round(time.perf_counter() - started, 3),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    manifest = json.loads(json.dumps(manifest))  # exactly what a reader of fxbench.json gets (lists, not tuples)
     write_card(root, task, manifest)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest

@@ -1,7 +1,8 @@
 """Source audio: where dry recordings come from, selected by ``--source``.
 
-``synth`` (default) is embedded and needs no download. ``folder:PATH`` reads a
-folder of audio files (coming in a later release; a clear error until then).
+``synth`` (default) is embedded and needs no download; ``folder:PATH`` reads every audio file
+under a folder (one file = one recording); ``guitarset:PATH`` reads a local copy of GuitarSet and
+splits it by player.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fxbench.errors import FxbenchError
 from fxbench.sources.base import Recording, Source
 from fxbench.task import TaskConfig
 
-SOURCE_KINDS = ("synth", "folder:PATH")
+SOURCE_KINDS = ("synth", "folder:PATH", "guitarset:PATH")
 
 __all__ = ["Recording", "Source", "open_source", "SOURCE_KINDS"]
 
@@ -29,10 +30,13 @@ def open_source(spec: str, task: TaskConfig, seed: int) -> Source:
     if kind == "folder":
         if not arg:
             raise FxbenchError("--source folder:PATH needs a path, e.g. --source folder:~/guitar-di", exit_code=2)
-        path = Path(arg).expanduser()
-        if not path.is_dir():
-            raise FxbenchError(f"source folder {arg} does not exist; pass an existing folder of audio files",
-                               exit_code=2)
-        raise FxbenchError("--source folder:PATH is not available yet in this fxbench version; "
-                           "use --source synth (the default)", exit_code=2)
+        from fxbench.sources.folder import FolderSource
+
+        return FolderSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
+    if kind == "guitarset":
+        from fxbench.sources.guitarset import HOW_TO_GET, GuitarSetSource
+
+        if not arg:
+            raise FxbenchError(f"--source guitarset:PATH needs a path; {HOW_TO_GET}", exit_code=2)
+        return GuitarSetSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
     raise FxbenchError(f"unknown source {spec!r}; valid sources: {', '.join(SOURCE_KINDS)}", exit_code=2)

@@ -1,0 +1,35 @@
+"""`fxbench data verify`: recompute every shard's checksum against the manifest written at build time."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fxbench.dataset.build import MANIFEST, _sha256, fingerprint_ok
+from fxbench.errors import FxbenchError
+
+
+def verify_dataset(path: Path) -> list[str]:
+    """Problems found (empty when the folder is exactly what was built): changed, missing or extra shards."""
+    path = Path(path)
+    if not path.is_dir():
+        raise FxbenchError(f"dataset folder {path} does not exist; check the path", exit_code=2)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        raise FxbenchError(f"{path} has no readable {MANIFEST}: it is not a complete fxbench dataset; rebuild it "
+                           f"with `fxbench data build`", exit_code=2) from None
+    problems = []
+    files = manifest.get("files", {})
+    for rel, digest in sorted(files.items()):
+        f = path / rel
+        if not f.is_file():
+            problems.append(f"missing shard {rel}")
+        elif _sha256(f) != digest:
+            problems.append(f"changed shard {rel} (sha256 differs from the manifest)")
+    for f in sorted(path.rglob("*.parquet")):
+        rel = f.relative_to(path).as_posix()
+        if rel not in files:
+            problems.append(f"extra shard {rel} (not in the manifest)")
+    if not fingerprint_ok(manifest):
+        problems.append("the manifest's fingerprint does not match its own task, source and seed")
+    return problems

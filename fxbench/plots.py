@@ -1,0 +1,133 @@
+"""PNG figures: confusion matrices and loss curves as in the paper, and a leaderboard summary chart.
+
+matplotlib is imported inside the functions (the CLI must start without it) and drives the Agg canvas
+directly, without pyplot's global state. Every PNG is written to a temporary file beside its target
+and renamed, so a reader never sees half an image and an error leaves no stray file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from fxbench.errors import FxbenchError
+from fxbench.metrics import RANDOM_MAE, snap_to_grid
+from fxbench.task import TaskConfig
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Any, path: Path) -> Path:
+    """Atomic PNG write; no 'Software' metadata, so the same figure gives the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=100, metadata={"Software": None})
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a figure is for everyone to read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _label(value: float) -> str:
+    return f"{value:g}"
+
+
+def confusion_matrix_png(task: TaskConfig, y_true: Any, y_pred: Any, path: Path) -> Path:
+    """Counts of true grid value (rows) vs prediction snapped to the grid (columns), one panel per parameter."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    want = (len(y_true), len(task.parameters))
+    if y_true.ndim != 2 or y_true.shape != want or y_pred.shape != want:
+        raise FxbenchError(f"confusion matrix needs y_true and y_pred of shape (rows, {want[1]}) for "
+                           f"{task.param_names}; got {y_true.shape} and {y_pred.shape}")
+    sizes = [len(p.grid) for p in task.parameters]
+    side = max(3.5, 0.32 * max(sizes) + 1.8)
+    fig = _figure(side * len(sizes), side)
+    axes = fig.subplots(1, len(sizes), squeeze=False)[0]
+    for j, (ax, p) in enumerate(zip(axes, task.parameters)):
+        g = len(p.grid)
+        counts = np.zeros((g, g), dtype=np.int64)
+        np.add.at(counts, (snap_to_grid(y_true[:, j], p.scaled_grid), snap_to_grid(y_pred[:, j], p.scaled_grid)), 1)
+        ax.imshow(counts, cmap="Blues", interpolation="nearest")
+        labels = [_label(v) for v in p.grid]
+        ax.set_xticks(range(g), labels, rotation=90)
+        ax.set_yticks(range(g), labels)
+        unit = f" ({p.unit})" if p.unit else ""
+        ax.set_xlabel(f"predicted {p.name}{unit}")
+        ax.set_ylabel(f"true {p.name}{unit}")
+        ax.set_title(f"{task.task}: {p.name}")
+        if g <= 24:
+            top = counts.max() or 1
+            for (r, c), v in np.ndenumerate(counts):
+                if v:
+                    ax.text(c, r, str(v), ha="center", va="center", fontsize=7,
+                            color="white" if v > top / 2 else "black")
+    return _save(fig, path)
+
+
+def loss_curve_png(history: list[dict], path: Path) -> Optional[Path]:
+    """Train and validation loss per epoch (the paper's figure 5); None, and no file, for no history."""
+    if not history:
+        return None
+    epochs = [h["epoch"] for h in history]
+    fig = _figure(6.0, 4.0)
+    ax = fig.subplots()
+    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
+        ax.plot(epochs, [h.get(key, np.nan) for h in history], marker="o", markersize=3, label=label)
+    val = np.array([h.get("val_loss", np.nan) for h in history], dtype=np.float64)
+    if np.isfinite(val).any():
+        best = int(np.nanargmin(val))
+        ax.axvline(epochs[best], color="grey", linestyle=":", label=f"best validation (epoch {epochs[best]})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def summary_chart_png(records: list[dict], path: Path) -> Path:
+    """Grouped bars of mean test MAE per model per task (current groups), std over seeds, 1/3 dashed."""
+    from fxbench.leaderboard import by_model, current_groups
+
+    current = current_groups(records)
+    tasks = list(current)
+    stats = {(m, t): [r["metrics"]["mae"] for r in recs]
+             for t in tasks for m, recs in by_model(current[t]).items()}
+    models = sorted({m for m, _ in stats})
+    legend_w = 1.0 + 0.07 * max([len(m) for m in models] + [20])
+    fig = _figure(legend_w + max(4.0, 1.2 + len(tasks) * (0.35 * len(models) + 0.6)), 4.5)
+    ax = fig.subplots()
+    width = 0.8 / max(1, len(models))
+    for i, model in enumerate(models):
+        xs, means, stds = [], [], []
+        for k, t in enumerate(tasks):
+            maes = stats.get((model, t))
+            if maes:  # a missing model/task pair has no bar: never imputed
+                xs.append(k - 0.4 + width * (i + 0.5))
+                means.append(float(np.mean(maes)))
+                stds.append(float(np.std(maes, ddof=1)) if len(maes) > 1 else np.nan)  # one seed: no bar
+        ax.bar(xs, means, width, yerr=stds, capsize=3, label=model)
+    ax.axhline(RANDOM_MAE, color="black", linestyle="--", linewidth=1, label="uniform random (1/3)")
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set_xlim(-0.6, max(0.6, len(tasks) - 0.4))
+    ax.set_ylabel("test MAE (scaled, lower is better)")
+    fig.suptitle("mean test MAE per task (error bars: std over seeds)", fontsize=10)
+    if not tasks:
+        ax.text(0.5, 0.5, "no result records yet", ha="center", va="center", transform=ax.transAxes)
+    fig.legend(loc="outside right upper", fontsize=8)
+    return _save(fig, path)

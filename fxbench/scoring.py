@@ -1,0 +1,284 @@
+"""`fxbench score`: turn a file of test-split predictions made elsewhere into a result record.
+
+The file is CSV (a header row, then one row per test example) or JSON (a list of objects, or
+``{"predictions": [...]}``). It holds an ``id`` column plus, for every task parameter, either
+``<name>`` (physical units, e.g. ``bit_depth`` in bits) or ``<name>_scaled`` ([0, 1]); every
+parameter uses the same convention. Each test id appears exactly once; row order is free.
+
+Values outside a parameter's range are not an error: they are clipped to the range (to [0, 1]
+once scaled) and a warning says how many were clipped and names the first rows: true values
+always lie in the range, so clipping only lowers the error and any model could do it itself.
+
+Any other problem is a FxbenchError with exit code 2 whose one-line message names the problem,
+the first offending rows (ids or line numbers, and the submitted values) and the fix. Messages
+never contain test labels: the checks see only the file and the test ids, never ``test.y``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import platform
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+import fxbench
+from fxbench.errors import FxbenchError
+from fxbench.task import TaskConfig, load_task
+
+SHOW = 3  # offending rows quoted in a message
+
+
+def _fail(msg: str) -> FxbenchError:
+    return FxbenchError(" ".join(msg.split("\n")), exit_code=2)
+
+
+def _show(value: Any) -> str:
+    """A submitted value as quoted in a message: repr (one line), cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _first(items: list[str]) -> str:
+    more = f", ... ({len(items)} in all)" if len(items) > SHOW else ""
+    return ", ".join(items[:SHOW]) + more
+
+
+def _expected(task: TaskConfig) -> str:
+    phys = ", ".join(task.param_names)
+    scaled = ", ".join(f"{n}_scaled" for n in task.param_names)
+    return f"expected id and {phys} (physical units) or {scaled} ([0, 1])"
+
+
+def _parse_csv(path: Path, text: str) -> tuple[list[str], list[tuple[str, dict]]]:
+    """(header, [(where, row)]); a ragged or unparsable row is an error naming its line."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        while header is not None and not any(c.strip() for c in header):
+            header = next(reader, None)
+        if header is None:
+            raise _fail(f"{path}: the file is empty; write a header row (id,...) and one row per test id")
+        header = [c.strip() for c in header]
+        rows, ragged = [], []
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            where = f"line {reader.line_num}"
+            if len(cells) != len(header):
+                ragged.append(f"{where} has {len(cells)} fields")
+            rows.append((where, dict(zip(header, (c.strip() for c in cells)))))
+    except csv.Error as exc:
+        raise _fail(f"{path}: not valid CSV (line {reader.line_num}: {exc}); write plain comma-separated "
+                    f"values with a header row") from None
+    if ragged:
+        raise _fail(f"{path}: malformed CSV, the header has {len(header)} fields but {_first(ragged)}; "
+                    f"give every row one value per header column")
+    dup = sorted({c for c in header if header.count(c) > 1})
+    if dup:
+        raise _fail(f"{path}: column {dup[0]!r} appears twice in the header; keep one")
+    return header, rows
+
+
+def _parse_json(path: Path, text: str) -> tuple[list[str], list[tuple[str, dict]]]:
+    """(keys of the items, [(where, item)]) from a list of objects or {"predictions": [...]}."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _fail(f"{path}: not valid JSON ({exc}); fix the syntax or write CSV") from None
+    if isinstance(data, dict) and set(data) == {"predictions"}:
+        data = data["predictions"]
+    if not isinstance(data, list):
+        got = f"an object with keys {_first(sorted(map(repr, data)))}" if isinstance(data, dict) else \
+            type(data).__name__
+        raise _fail(f"{path}: JSON must be a list of objects or {{\"predictions\": [...]}}, got {got}; "
+                    f"wrap the rows in a list")
+    bad = [f"item {i} is {type(d).__name__}" for i, d in enumerate(data) if not isinstance(d, dict)]
+    if bad:
+        raise _fail(f"{path}: every prediction must be a JSON object, but {_first(bad)}; write "
+                    f"{{\"id\": ..., <parameter>: ...}} per test row")
+    keys = list(dict.fromkeys(k for d in data for k in d))
+    return keys, [(f"item {i}", d) for i, d in enumerate(data)]
+
+
+def _units(path: Path, columns: list[str], task: TaskConfig) -> tuple[str, list[str]]:
+    """("physical" | "scaled", the value column of each parameter), or an error naming the columns."""
+    expected = _expected(task)
+    if "id" not in columns:
+        raise _fail(f"{path}: no 'id' column (found {', '.join(map(repr, columns))}); {expected}")
+    known = {"id"} | {n for p in task.param_names for n in (p, f"{p}_scaled")}
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise _fail(f"{path}: unknown column {unknown[0]!r}; {expected}")
+    kinds = {}
+    for p in task.param_names:
+        has = [c for c in (p, f"{p}_scaled") if c in columns]
+        if not has:
+            raise _fail(f"{path}: column for parameter {p!r} missing; {expected}")
+        if len(has) == 2:
+            raise _fail(f"{path}: mixed units, both {p!r} and '{p}_scaled' given; keep one; {expected}")
+        kinds[has[0]] = "scaled" if has[0].endswith("_scaled") else "physical"
+    if len(set(kinds.values())) > 1:
+        by = {u: ", ".join(c for c, k in kinds.items() if k == u) for u in ("physical", "scaled")}
+        raise _fail(f"{path}: mixed units, {by['physical']} physical but {by['scaled']} scaled; give "
+                    f"every parameter in the same convention; {expected}")
+    return next(iter(kinds.values())), list(kinds)
+
+
+def _number(value: Any, is_json: bool) -> Optional[float]:
+    """The float a cell holds, or None when it is not a number (JSON wants real numbers, not text)."""
+    if isinstance(value, bool) or (is_json and not isinstance(value, (int, float))):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def read_predictions(path: str | Path, task: TaskConfig) -> tuple[list[str], np.ndarray, str]:
+    """(ids, values (n, n_params) as submitted, "physical" | "scaled") from a CSV or JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(f"predictions file {path} not found{' (it is a folder)' if path.is_dir() else ''}; "
+                    f"check the path")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"{path}: cannot read the file ({type(exc).__name__}: {exc}); save it as UTF-8 "
+                    f"text") from None
+    if not text.strip():
+        raise _fail(f"{path}: the file is empty; write a header row (id,...) and one row per test id")
+    is_json = path.suffix.lower() == ".json" or (path.suffix.lower() != ".csv" and text.lstrip()[0] in "[{")
+    columns, rows = (_parse_json if is_json else _parse_csv)(path, text)
+    units, value_cols = _units(path, columns, task)
+    if not rows:
+        raise _fail(f"{path}: no prediction rows; give one row per test id")
+    missing = [f"{w} lacks {c!r}" for w, r in rows for c in ("id", *value_cols) if c not in r]
+    if missing:
+        raise _fail(f"{path}: incomplete rows, {_first(missing)}; {_expected(task)} in every row")
+    bad_ids = [f"{w} ({_show(r['id'])})" for w, r in rows if not isinstance(r["id"], str) or not r["id"]]
+    if bad_ids:
+        raise _fail(f"{path}: ids must be non-empty text, but {_first(bad_ids)}; copy the test split's ids")
+    ids = [r["id"] for _, r in rows]
+    values = np.full((len(rows), len(value_cols)), np.nan)
+    non_numeric, non_finite = [], []
+    for i, (where, row) in enumerate(rows):
+        for j, col in enumerate(value_cols):
+            v = _number(row[col], is_json)
+            label = f"{where} id {row['id']!r} {col}={_show(row[col])}"
+            if v is None:
+                non_numeric.append(label)
+            elif not math.isfinite(v):
+                non_finite.append(label)
+            else:
+                values[i, j] = v
+    if non_numeric:
+        raise _fail(f"{path}: non-numeric values, {_first(non_numeric)}; write plain numbers"
+                    f"{' (JSON numbers, not strings)' if is_json else ''}")
+    if non_finite:
+        raise _fail(f"{path}: NaN or inf values, {_first(non_finite)}; every prediction must be a finite number")
+    seen: dict[str, list[str]] = {}
+    for where, row in rows:
+        seen.setdefault(row["id"], []).append(f"{where} ({', '.join(_show(row[c]) for c in value_cols)})")
+    dups = [f"{i!r} on {' and '.join(w)}" for i, w in seen.items() if len(w) > 1]
+    if dups:
+        raise _fail(f"{path}: duplicate ids, {_first(dups)}; give each test id exactly one row")
+    return ids, values, units
+
+
+def align_predictions(task: TaskConfig, test_ids: list[str], ids: list[str], values: np.ndarray,
+                      units: str) -> tuple[np.ndarray, list[str]]:
+    """Scaled predictions (n_test, n_params) in test order, clipped to [0, 1], and warnings.
+
+    Only the test ids are taken, never their labels, so no message here can reveal one.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    row = {i: k for k, i in enumerate(ids)}
+    if len(row) != len(ids):
+        dup = [repr(i) for i, c in Counter(ids).items() if c > 1]
+        raise _fail(f"duplicate ids, {_first(dup)}; give each test id exactly one row")
+    wanted = set(test_ids)
+    unknown = [i for i in ids if i not in wanted]
+    if unknown:
+        hint = (" (none match: was it made for another --source or --data-seed?)" if len(unknown) == len(ids)
+                else "")
+        raise _fail(f"{_n(len(unknown), 'id')} not in the test split of {task.task}{hint}, first "
+                    f"{_first([repr(i) for i in unknown])}; predict only the test split's ids")
+    missing = [i for i in test_ids if i not in row]
+    if missing:
+        raise _fail(f"{len(missing)} of {_n(len(test_ids), 'test id')} without a prediction, first "
+                    f"{', '.join(map(repr, missing[:SHOW]))}; predict every row of the test split")
+    submitted = values[[row[i] for i in test_ids]]
+    scaled = submitted.copy()
+    for j, p in enumerate(task.parameters if units == "physical" else ()):
+        scaled[:, j] = p.scale(submitted[:, j])
+    warnings = []
+    outside = (scaled < -1e-9) | (scaled > 1 + 1e-9)
+    if outside.any():
+        names = [f"{p.name}_scaled" if units == "scaled" else p.name for p in task.parameters]
+        ranges = ", ".join(f"{n} [0, 1]" if units == "scaled" else f"{n} [{p.range[0]:g}, {p.range[1]:g}] {p.unit}"
+                           for n, p in zip(names, task.parameters))
+        rows = [f"id {test_ids[r]!r} {names[j]}={submitted[r, j]:g}" for r, j in zip(*np.nonzero(outside))]
+        warnings.append(f"clipped {_n(len(rows), 'value')} outside the parameter range ({ranges}) to the "
+                        f"range: {_first(rows)}")
+    return np.clip(scaled, 0.0, 1.0), warnings
+
+
+def score_file(task: str, predictions: str | Path, *, name: str | None = None, source: str = "synth",
+               data_seed: int = 0, data_dir: str | None = None, progress: bool = True) -> tuple[dict, list[str]]:
+    """Return (result record, warnings); the file is checked before the dataset is built or loaded."""
+    from fxbench.dataset.cache import ensure_dataset
+    from fxbench.dataset.load import load_splits
+    from fxbench.metrics import compute_metrics
+    from fxbench.results import SCHEMA_VERSION, git_commit, predictions_sha256, row_abs_errors
+    from fxbench.sources import open_source
+
+    started = time.perf_counter()
+    cfg: TaskConfig = load_task(task)
+    path = Path(predictions)
+    ids, values, units = read_predictions(path, cfg)
+    src = open_source(source, cfg, data_seed)
+    ds_path, manifest, build_s = ensure_dataset(cfg, src, data_seed, data_dir, progress=progress)
+    t = time.perf_counter()
+    splits = load_splits(ds_path, cfg)
+    load_s = time.perf_counter() - t
+    test = splits["test"]
+    t = time.perf_counter()
+    try:
+        pred, warnings = align_predictions(cfg, test.ids, ids, values, units)
+    except FxbenchError as exc:
+        raise _fail(f"{path}: {exc}") from None
+    warnings = [f"{path}: {w}" for w in warnings]
+    metrics = compute_metrics(cfg, test.y, pred)
+    score_s = time.perf_counter() - t
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "task": cfg.task, "task_version": cfg.version, "task_digest": cfg.digest(),
+        "model": name or path.stem, "submission": {"kind": "predictions", "spec": path.name, "units": units},
+        "seed": None, "data_seed": data_seed, "source": source,
+        "dataset_fingerprint": manifest["fingerprint"],
+        "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
+        "param_units": {p.name: p.unit for p in cfg.parameters},
+        "metrics": metrics,
+        "predictions_sha256": predictions_sha256(test.ids, pred),
+        "row_abs_errors": row_abs_errors(test.ids, test.y, pred),
+        "config": {"predictions_file": path.name, "units": units},
+        "history": [],
+        "timing": {"build_s": None if build_s is None else round(build_s, 3), "load_s": round(load_s, 3),
+                   "score_s": round(score_s, 3), "total_s": round(time.perf_counter() - started, 3),
+                   "dataset_cached": build_s is None},
+        "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
+        "environment": {"python": platform.python_version(), "platform": platform.platform()},
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return record, warnings

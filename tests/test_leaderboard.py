@@ -1,0 +1,246 @@
+"""The leaderboard page and the PNG figures, from small hand-made result records."""
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fxbench.cli import main
+from fxbench.leaderboard import OTHER_NOTE, group_by_task, render_leaderboard, write_leaderboard
+from fxbench.results import validate_record
+
+RECORDS = Path(__file__).parent / "data" / "records"
+SCHEMA1 = json.loads((RECORDS / "schema1_mean.json").read_text())
+FP_A = "a" * 64
+FP_B = "b" * 64
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _rec(model: str, seed: int, mae: float, *, task: str = "bitcrush", version: int = 1, fp: str = FP_A,
+         rows: list[float] | None = None, chance: float = 0.35, epochs: int | None = None) -> dict:
+    """A schema-2 record built from the real schema-1 one, with the fields a test cares about."""
+    r = copy.deepcopy(SCHEMA1)
+    r.update(schema_version=2, task=task, task_version=version, model=model, seed=seed, dataset_fingerprint=fp,
+             submission={"kind": "model", "spec": model}, predictions_sha256=None, row_abs_errors=rows)
+    r["metrics"].update(mae=mae, mse=mae * mae, chance_mae=chance, per_param_mae={"bit_depth": mae},
+                        per_param_mae_units={"bit_depth": mae * 16}, grid_accuracy=0.5)
+    if epochs is not None:
+        r["config"] = {"epochs": epochs}
+    return r
+
+
+def _write(folder: Path, records: list[dict]) -> Path:
+    for r in records:
+        name = f"{r['model']}__seed{r['seed']}__v{r['task_version']}__{r['dataset_fingerprint'][:6]}.json"
+        path = folder / r["task"] / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r))
+    return folder
+
+
+def _cli(results: Path, board: Path) -> int:
+    return main(["leaderboard", "--results", str(results), "--output", str(board)])
+
+
+def _rows(text: str, first: str | None = None) -> list[list[str]]:
+    """Cells of the markdown table rows (after an optional line that starts with ``first``)."""
+    lines = text.splitlines()
+    if first is not None:
+        lines = lines[next(i for i, line in enumerate(lines) if line.startswith(first)):]
+    return [[c.strip() for c in line.split("|")[1:-1]] for line in lines if line.startswith("| ")]
+
+
+def _ranked(text: str, first: str | None = None) -> dict[str, list[str]]:
+    """model -> its cells in the first ranked table (after ``first``)."""
+    out: dict[str, list[str]] = {}
+    for cells in _rows(text, first):
+        if cells[0] == "rank" and out:
+            break
+        if cells[0].isdigit():
+            out.setdefault(cells[1], cells)
+    return out
+
+
+def _head(text: str) -> list[str]:
+    return next(cells for cells in _rows(text) if cells[0] == "rank")
+
+
+def test_schema1_record_still_loads_and_renders(tmp_path):
+    results = tmp_path / "results" / "bitcrush"
+    results.mkdir(parents=True)
+    (results / "schema1_mean.json").write_bytes((RECORDS / "schema1_mean.json").read_bytes())
+    board = tmp_path / "LEADERBOARD.md"
+    assert _cli(tmp_path / "results", board) == 0
+    text = board.read_text()
+    row = _ranked(text)["mean"]
+    head = _head(text)
+    cell = dict(zip(head, row))
+    assert head[:2] == ["rank", "model"] and "MAE bit_depth (bits)" in head
+    assert cell["test MAE"] == "0.2647" and cell["seeds"] == "1" and cell["95% CI"] == "n/a"
+    assert cell["skill"] == f"{1 - 0.2647058823529412 / 0.35294117647058826:.3f}" == "0.250"
+    assert cell["MAE bit_depth (bits)"] == "4.235" and cell["epochs"] == "-"
+    assert cell["fxbench version"] == "0.1.0" and cell["task version"] == "1"
+    assert "0.3333" in text and "0.3529" in text
+
+
+def test_two_seeds_give_mean_std_seeds_and_bootstrap_ci(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = [np.round(rng.uniform(0, 0.2, 40), 6) for _ in range(2)]
+    recs = [_rec("cnn", s, float(rows[s].mean()), rows=rows[s].tolist(), epochs=30) for s in (0, 1)]
+    recs.append(_rec("mean", 0, 0.26))  # schema-1 style: no per-row errors
+    text = render_leaderboard(recs, "r")
+    cell = dict(zip(_head(text), _ranked(text)["cnn"]))
+    maes = [r["metrics"]["mae"] for r in recs[:2]]
+    assert cell["test MAE"] == f"{np.mean(maes):.4f} ± {np.std(maes, ddof=1):.4f}"
+    assert cell["seeds"] == "2" and cell["epochs"] == "30"
+    # the documented recipe: rows averaged over seeds, 2,000 resamples from default_rng(0), percentiles
+    avg = np.mean(rows, axis=0)
+    idx = np.random.default_rng(0).integers(0, len(avg), size=(2000, len(avg)))
+    lo, hi = np.percentile(avg[idx].mean(axis=1), [2.5, 97.5])
+    assert cell["95% CI"] == f"[{lo:.4f}, {hi:.4f}]" and lo < avg.mean() < hi
+    assert dict(zip(_head(text), _ranked(text)["mean"]))["95% CI"] == "n/a"
+    alone = render_leaderboard(recs[:2], "r")  # an interval depends only on the model's own records
+    assert dict(zip(_head(alone), _ranked(alone)["cnn"]))["95% CI"] == cell["95% CI"]
+
+
+def test_other_task_versions_and_datasets_are_listed_apart(tmp_path):
+    recs = [_rec("cnn", 0, 0.10, version=2), _rec("cnn", 1, 0.20, version=2),  # current: v2 on A
+            _rec("cnn", 0, 0.90, version=1), _rec("old", 0, 0.80, version=1),  # older version
+            _rec("cnn", 2, 0.50, version=2, fp=FP_B)]  # same version, less used dataset
+    board = tmp_path / "LEADERBOARD.md"
+    assert _cli(_write(tmp_path / "results", recs), board) == 0
+    text = board.read_text()
+    assert "## bitcrush (task version 2)" in text
+    current = _ranked(text)
+    assert set(current) == {"cnn"} and current["cnn"][2] == "0.1500 ± 0.0707" and current["cnn"][3] == "2"
+    top, other = text.split("### Other task versions and datasets\n")
+    assert OTHER_NOTE in other and "0.9000" not in top and "0.5000" not in top and "old" not in top
+    assert f"#### task version 2, dataset `{FP_B[:12]}`" in other and "#### task version 1, dataset" in other
+    assert _ranked(text, "#### task version 1")["old"][2] == "0.8000"
+    assert _ranked(text, f"#### task version 2, dataset `{FP_B[:12]}`")["cnn"][2] == "0.5000"
+
+
+def test_current_group_is_latest_version_then_most_records_then_smallest_fingerprint():
+    tie = [_rec("m", 0, 0.1, fp=FP_B), _rec("m", 0, 0.2, fp=FP_A)]
+    assert group_by_task(tie)["bitcrush"][0][0] == (1, FP_A)
+    more = tie + [_rec("m", 1, 0.3, fp=FP_B)]
+    assert group_by_task(more)["bitcrush"][0][0] == (1, FP_B)
+    newer = more + [_rec("m", 0, 0.4, version=3, fp="c" * 64)]
+    assert [k for k, _ in group_by_task(newer)["bitcrush"]] == [(3, "c" * 64), (1, FP_B), (1, FP_A)]
+
+
+def test_same_records_same_bytes_in_any_order(tmp_path):
+    recs = [_rec(m, s, 0.1 + 0.05 * i + 0.01 * s, rows=[0.1 + 0.01 * s] * 10, task=t)
+            for i, m in enumerate(("cnn", "mean", "random")) for s in range(3) for t in ("bitcrush", "reverb")]
+    board = tmp_path / "LEADERBOARD.md"
+    assert _cli(_write(tmp_path / "results", recs), board) == 0
+    before = board.read_bytes()
+    assert _cli(tmp_path / "results", board) == 0 and board.read_bytes() == before
+    shuffled = recs[:]
+    random.Random(3).shuffle(shuffled)
+    assert render_leaderboard(shuffled, (tmp_path / "results").as_posix()).encode() == before
+
+
+def test_overview_has_one_row_per_model_and_leaves_missing_cells_empty():
+    recs = [_rec("cnn", 0, 0.1), _rec("cnn", 1, 0.3), _rec("mean", 0, 0.25),
+            _rec("cnn", 0, 0.2, task="reverb"), _rec("cnn", 0, 0.7, task="reverb", version=0)]
+    overview = _rows(render_leaderboard(recs, "r"), "## Overview")
+    assert overview[0] == ["model", "bitcrush", "reverb"]
+    assert overview[1:3] == [["cnn", "0.2000", "0.2000"], ["mean", "0.2500", ""]]
+
+
+def test_skill_score_by_hand():
+    text = render_leaderboard([_rec("cnn", 0, 0.1, chance=0.4)], "r")
+    rows = {cells[1]: dict(zip(_head(text), cells)) for cells in _rows(text, "## bitcrush")[1:]}
+    assert rows["cnn"]["skill"] == "0.750"  # 1 - 0.1 / 0.4
+    assert rows["*uniform guess over the grid, expected*"]["skill"] == "0.000"
+    assert rows["*uniform random, expected (paper: 1/3)*"]["skill"] == f"{1 - (1 / 3) / 0.4:.3f}"
+
+
+@pytest.mark.parametrize("damage", [
+    lambda r: r["metrics"].update(mae="0.1"),
+    lambda r: r.update(task_version="2"),
+    lambda r: r.update(row_abs_errors=[0.1, None]),
+    lambda r: r.pop("dataset_fingerprint"),
+])
+def test_broken_record_fails_and_keeps_the_old_page(tmp_path, capsys, damage):
+    results = _write(tmp_path / "results", [_rec("cnn", 0, 0.1, rows=[0.1, 0.1])])
+    board = tmp_path / "LEADERBOARD.md"
+    assert _cli(results, board) == 0
+    before = board.read_bytes()
+    bad = _rec("cnn", 1, 0.2)
+    damage(bad)
+    (results / "bitcrush" / "zz_broken.json").write_text(json.dumps(bad))
+    capsys.readouterr()
+    assert _cli(results, board) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fxbench: error:")
+    assert board.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["LEADERBOARD.md",
+                                                                                           "results"]
+
+
+def test_thousand_records_render_completely():
+    """Speed is measured by the benchmarks, not asserted here (shared machines are noisy)."""
+    rng = np.random.default_rng(0)
+    recs = [_rec(f"model{m:02d}", s, float(rng.uniform(0.05, 0.4)), task=f"task{t}",
+                 rows=np.round(rng.uniform(0, 0.5, 100), 6).tolist())
+            for t in range(5) for m in range(20) for s in range(10)]
+    recs = [validate_record(r, "test") for r in recs]
+    text = render_leaderboard(recs, "r")
+    assert text.count("## task") == 5 and len(_ranked(text, "## task3")) == 20
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _pngs_only(folder: Path, names: set[str]) -> None:
+    assert {p.name for p in folder.iterdir()} == names
+    for name in names:
+        assert (folder / name).read_bytes().startswith(PNG)
+
+
+def test_confusion_matrix_png_one_panel_per_parameter(tmp_path):
+    from fxbench.plots import confusion_matrix_png
+    from fxbench.task import parse_task
+
+    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Bitcrush}\ndataset: {clips: 3}\n"
+                      "parameters:\n  - {name: bit_depth, unit: bits, grid: [4, 8, 16], range: [0, 16]}\n"
+                      "  - {name: mix, unit: '', grid: [0, 0.5, 1], range: [0, 1]}\n", "two.yaml")
+    y_true = np.array([[0.25, 0.0], [0.5, 0.5], [1.0, 1.0], [1.0, 0.5]])
+    y_pred = y_true + np.array([[0.05, 0.1], [0.3, -0.2], [0.0, 0.0], [-0.2, 0.4]])
+    assert confusion_matrix_png(task, y_true, y_pred, tmp_path / "cm.png") == tmp_path / "cm.png"
+    _pngs_only(tmp_path, {"cm.png"})
+
+
+def test_loss_curve_png_and_empty_history(tmp_path):
+    from fxbench.plots import loss_curve_png
+
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e + 0.01 * e} for e in range(1, 6)]
+    assert loss_curve_png(history, tmp_path / "loss.png") == tmp_path / "loss.png"
+    assert loss_curve_png([], tmp_path / "none.png") is None
+    _pngs_only(tmp_path, {"loss.png"})
+
+
+def test_summary_chart_and_write_leaderboard_with_chart(tmp_path):
+    recs = [_rec("cnn", 0, 0.1), _rec("cnn", 1, 0.12), _rec("mean", 0, 0.26), _rec("cnn", 0, 0.2, task="reverb"),
+            _rec("cnn", 0, 0.9, version=0)]
+    out = tmp_path / "out"
+    path, n = write_leaderboard(_write(tmp_path / "results", recs), out / "LEADERBOARD.md", chart=out / "summary.png")
+    assert n == 5 and path.read_text().startswith("# fxbench leaderboard")
+    assert {p.name for p in out.iterdir()} == {"LEADERBOARD.md", "summary.png"}
+    assert (out / "summary.png").read_bytes().startswith(PNG)
+
+
+def test_png_write_failure_leaves_no_temp_file(tmp_path):
+    from fxbench.plots import loss_curve_png, summary_chart_png
+
+    (tmp_path / "taken.png").mkdir()  # the target is a folder: the final rename fails
+    with pytest.raises(OSError):
+        summary_chart_png([_rec("cnn", 0, 0.1)], tmp_path / "taken.png")
+    with pytest.raises(OSError):
+        loss_curve_png([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0}], tmp_path / "taken.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["taken.png"] and not any((tmp_path / "taken.png").iterdir())

@@ -39,6 +39,34 @@ def row_abs_errors(ids: list[str], y_true: Any, predictions: Any) -> list[float]
     return [round(float(err[i]), 6) for i in order]
 
 
+def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed: Any, source: str,
+               manifest: dict, splits: dict, pred: Any, metrics: dict, config: dict, history: list,
+               timing: dict, environment: dict) -> dict:
+    """The one place a result record is assembled, for `run` and `score` alike (same keys, same order)."""
+    import platform
+    from datetime import datetime, timezone
+
+    import fxbench
+
+    test = splits["test"]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": task.task, "task_version": task.version, "task_digest": task.digest(),
+        "model": model, "submission": submission, "seed": seed, "data_seed": data_seed, "source": source,
+        "dataset_fingerprint": manifest["fingerprint"],
+        "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
+        "param_units": {p.name: p.unit for p in task.parameters},
+        "metrics": metrics,
+        "predictions_sha256": predictions_sha256(test.ids, pred),
+        "row_abs_errors": row_abs_errors(test.ids, test.y, pred),
+        "config": config, "history": history,
+        "timing": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()},
+        "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
+        "environment": {"python": platform.python_version(), "platform": platform.platform(), **environment},
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def upgrade_record(record: dict) -> dict:
     """Bring an older record to the current schema (fields it never had become None)."""
     record = dict(record)
@@ -51,18 +79,29 @@ def upgrade_record(record: dict) -> dict:
     return record
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a record or leaderboard is for everyone to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def git_commit() -> Optional[str]:

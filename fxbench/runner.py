@@ -1,14 +1,11 @@
 """One benchmark run: dataset -> model.fit -> model.predict(test without labels) -> metrics -> record."""
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
-import fxbench
 from fxbench.models.base import TrainConfig
 from fxbench.task import TaskConfig, load_task
 
@@ -38,7 +35,7 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     from fxbench.models.registry import model_label, resolve_model
     from fxbench.models.torch_model import resolve_device
     from fxbench.progress import progress_bar
-    from fxbench.results import SCHEMA_VERSION, git_commit, predictions_sha256, row_abs_errors
+    from fxbench.results import new_record
 
     task: TaskConfig = load_task(cfg.task)
     factory, kind = resolve_model(cfg.model)
@@ -62,27 +59,15 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     predict_s = time.perf_counter() - t
     metrics = compute_metrics(task, test.y, pred)
 
-    record = {
-        "schema_version": SCHEMA_VERSION,
-        "task": task.task, "task_version": task.version, "task_digest": task.digest(),
-        "model": model_label(cfg.model), "submission": {"kind": "model", "source": kind, "spec": cfg.model},
-        "seed": cfg.train.seed, "data_seed": manifest.get("seed", cfg.data_seed),
-        "source": cfg.source if cfg.data is None else f"data:{cfg.data}",
-        "dataset_fingerprint": manifest["fingerprint"],
-        "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
-        "param_units": {p.name: p.unit for p in task.parameters},
-        "metrics": metrics,
-        "predictions_sha256": predictions_sha256(test.ids, pred),
-        "row_abs_errors": row_abs_errors(test.ids, test.y, pred),
-        "config": {**model.hyperparameters(), "device_used": device},
-        "history": list(getattr(model, "history", []) or []),
-        "timing": {"build_s": None if build_s is None else round(build_s, 3), "load_s": round(load_s, 3),
-                   "train_s": round(train_s, 3), "predict_s": round(predict_s, 3),
-                   "total_s": round(time.perf_counter() - started, 3), "dataset_cached": build_s is None},
-        "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
-        "environment": _environment(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    record = new_record(
+        task, model=model_label(cfg.model), submission={"kind": "model", "source": kind, "spec": cfg.model},
+        seed=cfg.train.seed, data_seed=manifest.get("seed", cfg.data_seed),
+        source=cfg.source if cfg.data is None else f"data:{cfg.data}", manifest=manifest, splits=splits,
+        pred=pred, metrics=metrics, config={**model.hyperparameters(), "device_used": device},
+        history=list(getattr(model, "history", []) or []),
+        timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
+                "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
+        environment=_environment())
     return record, {"task": task, "y_true": test.y, "y_pred": pred}
 
 
@@ -110,8 +95,7 @@ def _environment() -> dict[str, Any]:
 
     import torch
 
-    return {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
-            "cpu_count": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+    return {"torch": torch.__version__, "cpu_count": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available()
             else None}
 
 

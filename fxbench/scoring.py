@@ -19,16 +19,13 @@ import csv
 import io
 import json
 import math
-import platform
 import time
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-import fxbench
 from fxbench.errors import FxbenchError
 from fxbench.task import TaskConfig, load_task
 
@@ -240,7 +237,7 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     from fxbench.dataset.cache import ensure_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.metrics import compute_metrics
-    from fxbench.results import SCHEMA_VERSION, git_commit, predictions_sha256, row_abs_errors
+    from fxbench.results import new_record
     from fxbench.sources import open_source
 
     started = time.perf_counter()
@@ -261,24 +258,11 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     warnings = [f"{path}: {w}" for w in warnings]
     metrics = compute_metrics(cfg, test.y, pred)
     score_s = time.perf_counter() - t
-    record = {
-        "schema_version": SCHEMA_VERSION,
-        "task": cfg.task, "task_version": cfg.version, "task_digest": cfg.digest(),
-        "model": name or path.stem, "submission": {"kind": "predictions", "spec": path.name, "units": units},
-        "seed": None, "data_seed": data_seed, "source": source,
-        "dataset_fingerprint": manifest["fingerprint"],
-        "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
-        "param_units": {p.name: p.unit for p in cfg.parameters},
-        "metrics": metrics,
-        "predictions_sha256": predictions_sha256(test.ids, pred),
-        "row_abs_errors": row_abs_errors(test.ids, test.y, pred),
-        "config": {"predictions_file": path.name, "units": units},
-        "history": [],
-        "timing": {"build_s": None if build_s is None else round(build_s, 3), "load_s": round(load_s, 3),
-                   "score_s": round(score_s, 3), "total_s": round(time.perf_counter() - started, 3),
-                   "dataset_cached": build_s is None},
-        "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
-        "environment": {"python": platform.python_version(), "platform": platform.platform()},
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    record = new_record(
+        cfg, model=name or path.stem, submission={"kind": "predictions", "spec": path.name, "units": units},
+        seed=None, data_seed=data_seed, source=source, manifest=manifest, splits=splits, pred=pred,
+        metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
+        timing={"build_s": build_s, "load_s": load_s, "score_s": score_s,
+                "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
+        environment={})
     return record, warnings

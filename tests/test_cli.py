@@ -133,3 +133,16 @@ def test_data_build_writes_a_loadable_folder(tmp_path, task_dir, capsys):
     ds = datasets.load_dataset(str(out), "small_bitcrush")
     assert sorted(ds) == ["test", "train", "validation"]
     assert (out / "README.md").read_text().startswith("---\nconfigs:")
+
+
+def test_written_files_are_readable_by_everyone(tmp_path):
+    import stat
+
+    from fxbench.results import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "x.md", "hi\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "x.md").stat().st_mode) == 0o644

@@ -150,3 +150,15 @@ def test_rebuilding_in_place_is_never_served_stale(small_task, tmp_path):
     build_dataset(small_task, open_source("synth", small_task, 2), 2, out, progress=False)
     second = datasets.load_dataset(str(out), "small_bitcrush")["train"]["id"]
     assert first != second
+
+
+def test_card_yaml_lists_configs_features_sizes_and_licence(small_dataset):
+    import yaml
+
+    card = yaml.safe_load((small_dataset / "README.md").read_text().split("---\n")[1])
+    info = {c["config_name"]: c for c in card["dataset_info"]}
+    sizes = {s["name"]: s["num_examples"] for s in info["small_bitcrush"]["splits"]}
+    assert sum(sizes.values()) == 12 * 17 and sizes["test"] == 17
+    assert {f["name"] for f in info["small_bitcrush"]["features"]} >= {"id", "mel", "audio", "bit_depth"}
+    assert card["license"] == "mit" and card["fxbench"]["tasks"] == {"small_bitcrush": 1}
+    assert len(card["fxbench"]["fingerprint"]) == 64

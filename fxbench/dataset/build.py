@@ -6,7 +6,6 @@ leaves the previous complete dataset or none, never a half one.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 import fxbench
+from fxbench.checksums import sha256_file, sha256_json
 from fxbench.dataset.clips import SPLITS, ClipPolicy, assign_splits, cut_clips
 from fxbench.errors import FxbenchError
 from fxbench.progress import progress_bar
@@ -35,15 +35,14 @@ def fingerprint(task: TaskConfig, source: Source, seed: int) -> str:
     """Hash of everything that determines the data: task definition, source, seed, clip policy, format."""
     blob = {"format": FORMAT_VERSION, "task": task.to_dict(), "source": source.spec(), "seed": seed,
             "clips": ClipPolicy.for_task(task).to_dict()}
-    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+    return sha256_json(blob)
 
 
 def fingerprint_ok(manifest: dict) -> bool:
     """Whether a manifest's fingerprint is the hash of the inputs it records (catches hand edits)."""
     blob = {"format": manifest.get("format_version"), "task": manifest.get("task_definition"),
             "source": manifest.get("source"), "seed": manifest.get("seed"), "clips": manifest.get("clip_policy")}
-    digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
-    return manifest.get("task_definition") is None or digest == manifest.get("fingerprint")
+    return manifest.get("task_definition") is None or sha256_json(blob) == manifest.get("fingerprint")
 
 
 def _features(task: TaskConfig):
@@ -122,19 +121,11 @@ class _ShardWriters:
             w.close()
         files = {}
         for key in sorted(self.writers):
-            digest = _sha256(self._partial(key))
+            digest = sha256_file(self._partial(key))
             rel = f"{key[0]}/{key[1]}-{digest[:16]}.parquet"
             os.rename(self._partial(key), self.root / rel)
             files[rel] = digest
         return files
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build_dataset(task: TaskConfig, source: Source, seed: int, out_dir: Path, progress: bool = True) -> dict:

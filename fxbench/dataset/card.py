@@ -20,11 +20,30 @@ def _configs(task: TaskConfig, manifest: dict) -> list[dict]:
     return out
 
 
+#: Licence of the source audio, which the rendered data inherits. A folder of the user's own
+#: recordings has whatever licence they carry, which fxbench cannot know: "other".
+LICENCES = {"synth": "mit", "guitarset": "cc-by-4.0"}
+
+
+def _dataset_info(task: TaskConfig, manifest: dict) -> list[dict]:
+    from fxbench.dataset.build import DRY_CONFIG, _features
+
+    task_features, dry_features = _features(task)
+    splits = manifest["splits"]
+    info = []
+    for config, features, key in ((task.task, task_features, "rows"), (DRY_CONFIG, dry_features, "clips")):
+        info.append({"config_name": config, "features": features._to_yaml_list(),
+                     "splits": [{"name": s, "num_examples": splits[s][key]} for s in SPLITS]})
+    return info
+
+
 def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
+    source_name = manifest["source"].get("name", "")
     header = {
         "configs": _configs(task, manifest),
+        "dataset_info": _dataset_info(task, manifest),
         "pretty_name": f"fxbench {task.task}",
-        "license": manifest["source"].get("license", "cc-by-4.0"),
+        "license": LICENCES.get(source_name, "other"),
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
         "fxbench": {"fingerprint": manifest["fingerprint"], "fxbench_version": manifest["fxbench_version"],
@@ -41,7 +60,8 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
 {task.description}
 
 Built by fxbench {manifest['fxbench_version']} from source `{src.get('name')}` with seed {manifest['seed']}.
-Fingerprint `{manifest['fingerprint']}`.
+Fingerprint `{manifest['fingerprint']}`. Licence: {LICENCES.get(source_name, "that of the source recordings")}
+(the rendered audio inherits the licence of the source audio).
 
 ## Load it
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fxbench.dataset.build import MANIFEST, _sha256, fingerprint_ok
+from fxbench.checksums import sha256_file
+from fxbench.dataset.build import MANIFEST, fingerprint_ok
 from fxbench.errors import FxbenchError
 
 
@@ -24,7 +25,7 @@ def verify_dataset(path: Path) -> list[str]:
         f = path / rel
         if not f.is_file():
             problems.append(f"missing shard {rel}")
-        elif _sha256(f) != digest:
+        elif sha256_file(f) != digest:
             problems.append(f"changed shard {rel} (sha256 differs from the manifest)")
     for f in sorted(path.rglob("*.parquet")):
         rel = f.relative_to(path).as_posix()

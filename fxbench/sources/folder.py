@@ -6,7 +6,6 @@ files are skipped with a one-line warning rather than failing a long build.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 from pedalboard.io import AudioFile, StreamResampler
 
+from fxbench.checksums import sha256_file
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Recording
 
@@ -38,14 +38,6 @@ def list_audio_files(root: Path) -> list[str]:
     """Audio files under `root`, recursively, as sorted POSIX paths relative to it."""
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                   if p.is_file() and p.suffix[1:].lower() in AUDIO_EXTENSIONS)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _mp3_gapless(path: Path, decoded_frames: int) -> tuple[int, int] | None:
@@ -125,7 +117,7 @@ class FolderSource:
             return "no audio frames"
         if frames < self.min_seconds * sr:
             return f"{frames / sr:.2f} s long, shorter than min_seconds={self.min_seconds:g} s (one clip)"
-        return FileInfo(rel, size, _sha256(path), sr, channels, frames, trim)
+        return FileInfo(rel, size, sha256_file(path), sr, channels, frames, trim)
 
     def scan(self) -> dict[str, FileInfo]:
         """Probe and hash every file once; fills `warnings` and `skipped`."""

@@ -120,8 +120,8 @@ def summary_chart_png(records: list[dict], path: Path) -> Path:
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set_xlim(-0.6, max(0.6, len(tasks) - 0.4))
     ax.set_ylabel("test MAE (scaled, lower is better)")
-    fig.suptitle("mean test MAE per task (error bars: std over seeds)", fontsize=10)
+    ax.set_title("mean test MAE per task (error bars: std over seeds)", fontsize=10)
     if not tasks:
         ax.text(0.5, 0.5, "no result records yet", ha="center", va="center", transform=ax.transAxes)
-    fig.legend(loc="outside right upper", fontsize=8)
+    fig.legend(loc="outside right center", fontsize=8)
     return _save(fig, path)

@@ -151,8 +151,3 @@ def create_model(spec: str, task: Any, config: Any) -> Any:
     """Build the model ``spec`` names for ``task``."""
     factory, _ = resolve_model(spec)
     return factory(task, config)
-
-
-def check_model_name(spec: str) -> None:
-    """Fail fast on an unknown or unloadable spec, before any data is built."""
-    resolve_model(spec)

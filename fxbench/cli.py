@@ -86,16 +86,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from fxbench.models.base import TrainConfig
-    from fxbench.results import default_path, write_record
-    from fxbench.runner import RunConfig, default_results_dir, execute
+    from fxbench.runner import RunConfig, execute
 
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise FxbenchError(f"--{name.replace('_', '-')} must be at least 1, got {value}", exit_code=2)
-    if args.output and Path(args.output).is_dir():
-        raise FxbenchError(f"--output {args.output} is a folder; give a file path such as "
-                           f"{Path(args.output) / 'result.json'}", exit_code=2)
+    _check_output(args.output, "result.json")
     if args.lr is not None and not args.lr > 0:
         raise FxbenchError(f"--lr must be positive, got {args.lr}", exit_code=2)
     train = TrainConfig(seed=args.seed, device=args.device, progress=not args.quiet)
@@ -105,13 +102,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
                     data_dir=args.data_dir, data=args.data, train=train)
     record, outputs = execute(cfg)
-    path = Path(args.output) if args.output else default_path(default_results_dir(), record)
-    write_record(record, path)
-    _print_metrics(record)
-    print(f"result record: {path}")
+    path = _save_record(record, args.output)
     for figure in _figures(record, outputs, path):
         print(f"figure: {figure}")
     return 0
+
+
+def _check_output(output: Optional[str], example: str) -> None:
+    """Fail before any work when --output names a folder (the write would fail only at the end)."""
+    if output and Path(output).is_dir():
+        raise FxbenchError(f"--output {output} is a folder; give a file path such as {Path(output) / example}",
+                           exit_code=2)
+
+
+def _save_record(record: dict, output: Optional[str]) -> Path:
+    """Write the record (atomically) where asked or under leaderboard/results/, then show it."""
+    from fxbench.results import default_path, write_record
+    from fxbench.runner import default_results_dir
+
+    path = Path(output) if output else default_path(default_results_dir(), record)
+    write_record(record, path)
+    _print_metrics(record)
+    print(f"result record: {path}")
+    return path
 
 
 def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
@@ -127,20 +140,14 @@ def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from fxbench.results import default_path, write_record
-    from fxbench.runner import default_results_dir
     from fxbench.scoring import score_file
 
-    if args.output and Path(args.output).is_dir():
-        raise FxbenchError(f"--output {args.output} is a folder; give a file path", exit_code=2)
+    _check_output(args.output, "result.json")
     record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
                                   data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
-    path = Path(args.output) if args.output else default_path(default_results_dir(), record)
-    write_record(record, path)
-    _print_metrics(record)
-    print(f"result record: {path}")
+    _save_record(record, args.output)
     return 0
 
 
@@ -250,9 +257,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from fxbench.leaderboard import write_leaderboard
 
-    if Path(args.output).is_dir():
-        raise FxbenchError(f"--output {args.output} is a folder; give a file path such as "
-                           f"{Path(args.output) / 'LEADERBOARD.md'}", exit_code=2)
+    _check_output(args.output, "LEADERBOARD.md")
     chart = Path(args.chart) if args.chart else None
     path, n = write_leaderboard(Path(args.results), Path(args.output), chart=chart)
     print(f"wrote {path} from {n} result records" + (f" and {chart}" if chart else ""))

@@ -30,6 +30,7 @@ def run(cfg: RunConfig) -> dict:
 
 def execute(cfg: RunConfig) -> tuple[dict, dict]:
     """Like ``run``, also returning the test targets and predictions (for the figures)."""
+    from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.metrics import compute_metrics
     from fxbench.models.registry import model_label, resolve_model
@@ -41,7 +42,8 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     factory, kind = resolve_model(cfg.model)
     device = str(resolve_device(cfg.train.device))
     started = time.perf_counter()
-    path, manifest, build_s = _dataset(cfg, task)
+    path, manifest, build_s = resolve_dataset(task, cfg.source, cfg.data_seed, cfg.data_dir, cfg.data,
+                                              progress=cfg.train.progress)
     t = time.perf_counter()
     splits = load_splits(path, task)
     load_s = time.perf_counter() - t
@@ -71,32 +73,13 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     return record, {"task": task, "y_true": test.y, "y_pred": pred}
 
 
-def _dataset(cfg: RunConfig, task: TaskConfig) -> tuple[Path, dict, Optional[float]]:
-    """The dataset to run on: a given folder or Hub repo (``--data``), else built or reused from the cache."""
-    from fxbench.dataset.cache import ensure_dataset, read_manifest
-    from fxbench.errors import FxbenchError
-    from fxbench.sources import open_source
-
-    if cfg.data is None:
-        source = open_source(cfg.source, task, cfg.data_seed)
-        return ensure_dataset(task, source, cfg.data_seed, cfg.data_dir, progress=cfg.train.progress)
-    from fxbench.dataset.hub import resolve_data
-
-    path = resolve_data(cfg.data)
-    manifest = read_manifest(path)
-    if manifest is None:
-        raise FxbenchError(f"--data {cfg.data} is not a complete fxbench dataset (no fxbench.json or a shard "
-                           f"missing); build one with `fxbench data build`", exit_code=2)
-    return path, manifest, None
-
-
 def _environment() -> dict[str, Any]:
     import os
 
     import torch
 
-    return {"torch": torch.__version__, "cpu_count": os.cpu_count(), "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available()
-            else None}
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"torch": torch.__version__, "cpu_count": os.cpu_count(), "cuda": cuda}
 
 
 def default_results_dir() -> Path:

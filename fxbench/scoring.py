@@ -234,18 +234,16 @@ def align_predictions(task: TaskConfig, test_ids: list[str], ids: list[str], val
 def score_file(task: str, predictions: str | Path, *, name: str | None = None, source: str = "synth",
                data_seed: int = 0, data_dir: str | None = None, progress: bool = True) -> tuple[dict, list[str]]:
     """Return (result record, warnings); the file is checked before the dataset is built or loaded."""
-    from fxbench.dataset.cache import ensure_dataset
+    from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.metrics import compute_metrics
     from fxbench.results import new_record
-    from fxbench.sources import open_source
 
     started = time.perf_counter()
     cfg: TaskConfig = load_task(task)
     path = Path(predictions)
     ids, values, units = read_predictions(path, cfg)
-    src = open_source(source, cfg, data_seed)
-    ds_path, manifest, build_s = ensure_dataset(cfg, src, data_seed, data_dir, progress=progress)
+    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress)
     t = time.perf_counter()
     splits = load_splits(ds_path, cfg)
     load_s = time.perf_counter() - t

@@ -45,3 +45,22 @@ def ensure_dataset(task: TaskConfig, source: Source, seed: int, data_dir: Option
     started = time.perf_counter()
     manifest = build_dataset(task, source, seed, path, progress=progress)
     return path, manifest, time.perf_counter() - started
+
+
+def resolve_dataset(task: TaskConfig, source: str = "synth", seed: int = 0, data_dir: Optional[str] = None,
+                    data: Optional[str] = None, progress: bool = True) -> tuple[Path, dict, Optional[float]]:
+    """The dataset a command runs on: ``data`` (a built folder or Hub repo id) as given, else the
+    cached build of ``source`` with ``seed``, built first when missing; (folder, manifest, build seconds)."""
+    from fxbench.errors import FxbenchError
+    from fxbench.sources import open_source
+
+    if data is None:
+        return ensure_dataset(task, open_source(source, task, seed), seed, data_dir, progress=progress)
+    from fxbench.dataset.hub import resolve_data
+
+    path = resolve_data(data)
+    manifest = read_manifest(path)
+    if manifest is None:
+        raise FxbenchError(f"--data {data} is not a complete fxbench dataset (no fxbench.json or a shard "
+                           f"missing); build one with `fxbench data build`", exit_code=2)
+    return path, manifest, None

@@ -16,11 +16,15 @@ def snap_to_grid(scaled: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
     return np.abs(np.asarray(scaled, dtype=np.float64)[:, None] - g[None, :]).argmin(axis=1)
 
 
+def per_param_chance_mae(task: TaskConfig, y_true: np.ndarray) -> dict[str, float]:
+    """Per parameter, the exact expected MAE of a guess drawn uniformly from its grid, on these targets."""
+    return {p.name: float(np.abs(y_true[:, j, None] - np.asarray(p.scaled_grid)[None, :]).mean())
+            for j, p in enumerate(task.parameters)}
+
+
 def chance_mae(task: TaskConfig, y_true: np.ndarray) -> float:
     """Exact expected MAE of a guess drawn uniformly from each parameter's grid, on these targets."""
-    per = [np.abs(y_true[:, j, None] - np.asarray(p.scaled_grid)[None, :]).mean()
-           for j, p in enumerate(task.parameters)]
-    return float(np.mean(per))
+    return float(np.mean(list(per_param_chance_mae(task, y_true).values())))
 
 
 def check_predictions(task: TaskConfig, y_pred: np.ndarray, n: int) -> np.ndarray:
@@ -53,6 +57,7 @@ def compute_metrics(task: TaskConfig, y_true: np.ndarray, y_pred: np.ndarray) ->
         "per_param_grid_accuracy": {n: float(v) for n, v in zip(names, hits.mean(axis=0))},
         "random_mae": RANDOM_MAE,
         "chance_mae": chance_mae(task, y_true),
+        "per_param_chance_mae": per_param_chance_mae(task, y_true),
         "n": int(len(y_true)),
     }
     return out

@@ -38,6 +38,18 @@ def from_int16(pcm: np.ndarray) -> np.ndarray:
     return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
 
 
+def _custom_effects() -> dict[str, Callable[[dict, int], Effect]]:
+    """Effects defined in fxbench/effects/ (one file each), imported on first use."""
+    import importlib
+    import pkgutil
+
+    import fxbench.effects as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"{pkg.__name__}.{info.name}")
+    return CUSTOM_EFFECTS
+
+
 def _pedalboard_effect(plugin: str, settings: dict, sample_rate: int) -> Effect:
     import pedalboard
 
@@ -72,9 +84,15 @@ class GridRenderer:
         settings: dict[str, Any] = dict(self.task.effect.fixed)
         settings.update(point)
         plugin = self.task.effect.plugin
-        if plugin in CUSTOM_EFFECTS:
-            return CUSTOM_EFFECTS[plugin](settings, self.task.sample_rate)
-        return _pedalboard_effect(plugin, settings, self.task.sample_rate)
+        custom = _custom_effects()
+        if plugin in custom:
+            effect = custom[plugin](settings, self.task.sample_rate)
+        else:
+            effect = _pedalboard_effect(plugin, settings, self.task.sample_rate)
+        gain = 10 ** (self.task.effect.input_gain_db / 20)
+        if gain == 1.0:
+            return effect
+        return lambda audio: effect(audio * np.float32(gain))
 
     def render(self, dry_pcm: np.ndarray) -> np.ndarray:
         """16-bit dry clip -> (n_grid, n_samples) int16 renders."""

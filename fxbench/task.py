@@ -55,7 +55,28 @@ class EffectSpec:
 
     plugin: str
     fixed: dict = field(default_factory=dict)
+    input_gain_db: float = 0.0  # level change before the effect (drives level-dependent effects)
     note: str = ""
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """One number a publication reported for this task (shown on the leaderboard, never ranked)."""
+
+    model: str
+    test_mae: Union[float, None] = None
+    test_mse: Union[float, None] = None
+    n_test: Union[int, None] = None
+    where: str = ""  # table or figure in the publication
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Published results to compare against; commentary, so not part of the task's digest."""
+
+    source: str = ""
+    note: str = ""
+    results: tuple[ReferenceResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +125,7 @@ class TaskConfig:
     features: FeatureSpec = field(default_factory=FeatureSpec)
     metrics: tuple[str, ...] = KNOWN_METRICS
     main_metric: str = "mae"
-    reference: dict = field(default_factory=dict)
+    reference: Reference = field(default_factory=Reference)
     path: str = field(default="", compare=False)  # where it was read from; not part of the task
 
     @property
@@ -125,12 +146,15 @@ class TaskConfig:
         return [dict(zip(names, combo)) for combo in itertools.product(*(p.grid for p in self.parameters))]
 
     def to_dict(self) -> dict:
+        """The definition as it determines data and metrics; published reference numbers are left out,
+        so adding or correcting one does not invalidate datasets and results."""
         data = dataclasses.asdict(self)
         data.pop("path")
+        data.pop("reference")
         return data
 
     def digest(self) -> str:
-        """Hash of the definition (not of the file's formatting or comments)."""
+        """Hash of the definition (not of the file's formatting, comments or reference numbers)."""
         blob = json.dumps(self.to_dict(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()
 

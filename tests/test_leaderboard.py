@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import random
 from pathlib import Path
@@ -192,6 +193,146 @@ def test_thousand_records_render_completely():
     recs = [validate_record(r, "test") for r in recs]
     text = render_leaderboard(recs, "r")
     assert text.count("## task") == 5 and len(_ranked(text, "## task3")) == 20
+
+
+def _cells(text: str, first: str) -> dict[str, dict[str, str]]:
+    """Row label -> {column: cell} for every row of the first table after ``first`` (ranked or not)."""
+    lines = text.splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith(first)):]
+    start = next(i for i, line in enumerate(lines) if line.startswith("| rank"))
+    table = [[c.strip() for c in line.split("|")[1:-1]]
+             for line in itertools.takewhile(lambda line: line.startswith("|"), lines[start:])]
+    return {cells[1]: dict(zip(table[0], cells)) for cells in table[2:]}
+
+
+def _body(text: str) -> str:
+    """The page below the header (which names every column and note)."""
+    return text[text.index("## Overview"):]
+
+
+def _limiter(model: str, seed: int, mae: float, *, chances: bool = True, **kw) -> dict:
+    """A two-parameter record: threshold learnt, release at chance."""
+    r = _rec(model, seed, mae, task="limiter", **kw)
+    r["param_units"] = {"threshold_db": "dB", "release_ms": "ms"}
+    r["metrics"].update(per_param_mae={"threshold_db": mae / 4 + seed / 100, "release_ms": 0.4},
+                        per_param_mae_units={"threshold_db": 9 * mae / 4, "release_ms": 360.0},
+                        per_param_grid_accuracy={"threshold_db": 0.9, "release_ms": 0.33})
+    if chances:
+        r["metrics"]["per_param_chance_mae"] = {"threshold_db": 0.42 + seed / 100, "release_ms": 0.40}
+    return r
+
+
+def test_reference_rows_are_shown_unranked_with_their_source():
+    from fxbench.task import load_task
+
+    ref = load_task("bitcrush").reference
+    assert ref.results  # the test relies on the packaged task's published numbers
+    recs = [_rec("cnn", 0, 0.05, epochs=30), _rec("mean", 0, 0.26)]
+    text = render_leaderboard(recs, "r")
+    assert set(_ranked(text)) == {"cnn", "mean"}  # published numbers never take a rank
+    rows = _cells(text, "## bitcrush")
+    for res in ref.results:
+        row = rows[f"*paper, GuitarSet ({res.where}): {res.model}*"]
+        assert row["rank"] == "–" and row["test MAE"] == f"{res.test_mae:g}"
+        assert row["test MSE"] == f"{res.test_mse:g}" and row["test rows"] == str(res.n_test)
+        assert row["seeds"] == row["95% CI"] == row["skill"] == ""
+    assert list(rows)[:2] == ["cnn", "mean"]  # below the ranked rows
+    assert f"Reference rows: {ref.source}. " in text and text.count("Reference rows:") == 1
+    overview = {cells[0]: cells for cells in _rows(text, "## Overview")[1:]}
+    assert list(overview)[:2] == ["cnn", "mean"]
+    assert overview["*paper (GuitarSet): cnn*"] == ["*paper (GuitarSet): cnn*", f"{ref.results[0].test_mae:g}"]
+
+
+def test_reference_rows_per_task_and_unknown_task_skipped_silently():
+    recs = [_rec("cnn", 0, 0.2, task="limiter"), _rec("cnn", 0, 0.1), _rec("cnn", 0, 0.3, task="nosuchtask")]
+    text = render_leaderboard(recs, "r")
+    overview = {cells[0]: cells[1:] for cells in _rows(text, "## Overview")}
+    assert overview["model"] == ["bitcrush", "limiter", "nosuchtask"]
+    assert overview["*paper (GuitarSet): encdec*"][1:] == ["", ""]  # the paper gave no encdec limiter MAE
+    assert overview["*paper (GuitarSet): cnn*"][2] == ""
+    assert set(_cells(text, "## nosuchtask")) == {"cnn", "*uniform random, expected (paper: 1/3)*",
+                                                 "*uniform guess over the grid, expected*"}
+    assert text.count("Reference rows:") == 2
+
+
+def test_broken_task_file_is_an_error_not_a_skipped_reference(tmp_path, monkeypatch):
+    from fxbench.errors import FxbenchError
+
+    (tmp_path / "brokentask.yaml").write_text("task: brokentask\nversion: [\n")
+    monkeypatch.setenv("FXBENCH_TASK_PATH", str(tmp_path))
+    with pytest.raises(FxbenchError, match="brokentask.yaml"):
+        render_leaderboard([_rec("cnn", 0, 0.1, task="brokentask")], "r")
+
+
+def test_two_parameter_task_shows_scaled_mae_per_parameter_and_chance_per_parameter():
+    recs = [_limiter("cnn", 0, 0.2), _limiter("cnn", 1, 0.2), _limiter("old", 0, 0.3, chances=False)]
+    text = render_leaderboard(recs, "r")
+    rows = _cells(text, "## limiter")
+    head = list(rows["cnn"])
+    assert head[head.index("test MSE") + 1:head.index("grid acc.")] == [
+        "MAE threshold_db", "MAE release_ms", "MAE threshold_db (dB)", "MAE release_ms (ms)"]
+    assert rows["cnn"]["MAE threshold_db"] == f"{0.055:.4f} ± {np.std([0.05, 0.06], ddof=1):.4f}"
+    assert rows["cnn"]["MAE release_ms"] == "0.4000 ± 0.0000" and rows["old"]["MAE release_ms"] == "0.4000"
+    assert rows["cnn"]["MAE release_ms (ms)"] == "360.000 ± 0.000"
+    # chance per parameter: the mean over the records that carry it (the older record has none)
+    assert "chance (uniform over the grid) per parameter: threshold_db 0.4250, release_ms 0.4000." in text
+    chance = rows["*uniform guess over the grid, expected*"]
+    assert chance["MAE threshold_db"] == "0.4250" and chance["MAE release_ms (ms)"] == ""
+    assert _cells(text, "## limiter")["*paper, GuitarSet (Table 1): cnn*"]["MAE threshold_db"] == ""
+    old_only = render_leaderboard([_limiter("old", 0, 0.3, chances=False)], "r")
+    assert "MAE release_ms" in _head(old_only) and "per parameter:" not in _body(old_only)
+
+
+def test_single_parameter_task_keeps_its_table():
+    text = render_leaderboard([_rec("cnn", 0, 0.1)], "r")
+    head = _head(text)
+    assert [h for h in head if h.startswith("MAE")] == ["MAE bit_depth (bits)"]
+    body = _body(text)
+    assert "per parameter:" not in body and "recon L1" not in body and "(short)" not in body
+
+
+def test_recon_column_only_when_a_record_has_reconstruction_metrics():
+    recs = [_rec("cnn", 0, 0.1), _rec("unet", 0, 0.3), _rec("unet", 1, 0.32)]
+    assert "recon L1" not in _body(render_leaderboard(recs, "r"))
+    for i, r in enumerate(recs[1:]):
+        r["metrics"]["reconstruction"] = {"l1": 0.05 + i / 100, "l2": 0.01, "identity_l1": 0.08 + i / 50,
+                                          "identity_l2": 0.02, "n": 102}
+    text = render_leaderboard(recs, "r")
+    rows = _cells(text, "## bitcrush")
+    assert rows["unet"]["recon L1"] == f"0.0550 ± {np.std([0.05, 0.06], ddof=1):.4f}"
+    assert rows["cnn"]["recon L1"] == "-"
+    assert rows["*uniform random, expected (paper: 1/3)*"]["recon L1"] == ""
+    assert ("recon L1: mean absolute error of the model's reconstruction of the dry spectrogram (min-max scaled) "
+            "on the test split; returning the wet input unchanged scores 0.0900.") in text
+
+
+def test_short_training_is_marked_with_its_note():
+    short = [_rec("cnn", s, 0.1, epochs=5) for s in (0, 1)]
+    short[0]["config"]["epochs_note"] = "GPU budget"
+    recs = short + [_rec("full", 0, 0.2, epochs=30), _rec("mixed", 0, 0.3, epochs=30),
+                    _rec("mixed", 1, 0.3, epochs=10)]
+    text = render_leaderboard(recs, "r")
+    rows = _cells(text, "## bitcrush")
+    assert rows["cnn"]["epochs"] == "5 (short)" and rows["full"]["epochs"] == "30"
+    assert rows["mixed"]["epochs"] == "30, 10 (short)"
+    assert "cnn: trained 5 epochs, not the paper's 30: GPU budget; not the paper's protocol." in text
+    assert "mixed: trained 10 epochs (1 of 2 records), not the paper's 30; not the paper's protocol." in text
+    assert "full: trained" not in text
+    overview = {cells[0]: cells[1] for cells in _rows(text, "## Overview")[1:]}
+    assert overview["cnn"] == "0.1000 (short)" and overview["full"] == "0.2000"
+
+
+def test_new_columns_and_notes_are_deterministic():
+    recs = [_limiter("cnn", s, 0.2 + s / 50, epochs=5, rows=[0.1 + s / 10] * 8) for s in range(3)]
+    recs += [_limiter("unet", s, 0.3, epochs=30) for s in range(2)] + [_rec("cnn", 0, 0.1)]
+    for r in recs[3:5]:
+        r["metrics"]["reconstruction"] = {"l1": 0.05, "l2": 0.01, "identity_l1": 0.08, "identity_l2": 0.02, "n": 8}
+        r["config"]["epochs_note"] = "x"
+    text = render_leaderboard(recs, "r")
+    for k in range(5):
+        shuffled = recs[:]
+        random.Random(k).shuffle(shuffled)
+        assert render_leaderboard(shuffled, "r") == text
 
 
 # ---------------------------------------------------------------- figures

@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the paper's 30)")
     r.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's 1e-4)")
     r.add_argument("--batch-size", type=int, default=None, help="batch size (default: the paper's 16)")
+    r.add_argument("--pretrained", action="store_true", help="timm/smp backbones: start from ImageNet weights "
+                   "(downloads them; default: random weights, no network)")
+    r.add_argument("--epochs-note", default=None, help="why --epochs departs from the paper's 30 (recorded and "
+                   "shown on the leaderboard)")
     r.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     r.add_argument("--data-dir", default=None, help="where datasets are built and cached "
                    "(default: $FXBENCH_CACHE or ~/.cache/fxbench)")
@@ -95,12 +99,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _check_output(args.output, "result.json")
     if args.lr is not None and not args.lr > 0:
         raise FxbenchError(f"--lr must be positive, got {args.lr}", exit_code=2)
-    train = TrainConfig(seed=args.seed, device=args.device, progress=not args.quiet)
+    train = TrainConfig(seed=args.seed, device=args.device, pretrained=args.pretrained, progress=not args.quiet)
     for name in ("epochs", "lr", "batch_size"):
         if getattr(args, name) is not None:
             setattr(train, name, getattr(args, name))
     cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
-                    data_dir=args.data_dir, data=args.data, train=train)
+                    data_dir=args.data_dir, data=args.data, train=train, epochs_note=args.epochs_note)
     record, outputs = execute(cfg)
     path = _save_record(record, args.output)
     for figure in _figures(record, outputs, path):

@@ -75,22 +75,30 @@ def confusion_matrix_png(task: TaskConfig, y_true: Any, y_pred: Any, path: Path)
 
 
 def loss_curve_png(history: list[dict], path: Path) -> Optional[Path]:
-    """Train and validation loss per epoch (the paper's figure 5); None, and no file, for no history."""
+    """Train and validation loss per epoch (the paper's figure 5); None, and no file, for no history.
+
+    Two-stage models (reconstruct, then head) get one panel per stage: their losses differ in kind.
+    """
     if not history:
         return None
-    epochs = [h["epoch"] for h in history]
-    fig = _figure(6.0, 4.0)
-    ax = fig.subplots()
-    for key, label in (("train_loss", "train"), ("val_loss", "validation")):
-        ax.plot(epochs, [h.get(key, np.nan) for h in history], marker="o", markersize=3, label=label)
-    val = np.array([h.get("val_loss", np.nan) for h in history], dtype=np.float64)
-    if np.isfinite(val).any():
-        best = int(np.nanargmin(val))
-        ax.axvline(epochs[best], color="grey", linestyle=":", label=f"best validation (epoch {epochs[best]})")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend()
-    ax.grid(alpha=0.3)
+    stages = list(dict.fromkeys(h.get("stage", "train") for h in history))
+    fig = _figure(6.0 * len(stages) if len(stages) > 1 else 6.0, 4.0)
+    axes = np.atleast_1d(fig.subplots(1, len(stages)))
+    for ax, stage in zip(axes, stages):
+        part = [h for h in history if h.get("stage", "train") == stage]
+        epochs = [h["epoch"] for h in part]
+        for key, label in (("train_loss", "train"), ("val_loss", "validation")):
+            ax.plot(epochs, [h.get(key, np.nan) for h in part], marker="o", markersize=3, label=label)
+        val = np.array([h.get("val_loss", np.nan) for h in part], dtype=np.float64)
+        if np.isfinite(val).any():
+            best = int(np.nanargmin(val))
+            ax.axvline(epochs[best], color="grey", linestyle=":", label=f"best validation (epoch {epochs[best]})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        if len(stages) > 1:
+            ax.set_title(f"stage: {stage}", fontsize=10)
+        ax.legend()
+        ax.grid(alpha=0.3)
     return _save(fig, path)
 
 

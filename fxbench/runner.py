@@ -21,6 +21,7 @@ class RunConfig:
     data_dir: Optional[str] = None
     data: Optional[str] = None  # a built dataset folder or Hub repo id, instead of building one
     train: TrainConfig = field(default_factory=TrainConfig)
+    epochs_note: Optional[str] = None  # why epochs depart from the paper's; shown on the leaderboard
 
 
 def run(cfg: RunConfig) -> dict:
@@ -60,17 +61,34 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
         advance(1)
     predict_s = time.perf_counter() - t
     metrics = compute_metrics(task, test.y, pred)
+    if callable(getattr(model, "reconstruct", None)):
+        metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)
+    config = {**model.hyperparameters(), "device_used": device}
+    if cfg.epochs_note:
+        config["epochs_note"] = cfg.epochs_note
 
     record = new_record(
         task, model=model_label(cfg.model), submission={"kind": "model", "source": kind, "spec": cfg.model},
         seed=cfg.train.seed, data_seed=manifest.get("seed", cfg.data_seed),
         source=cfg.source if cfg.data is None else f"data:{cfg.data}", manifest=manifest, splits=splits,
-        pred=pred, metrics=metrics, config={**model.hyperparameters(), "device_used": device},
+        pred=pred, metrics=metrics, config=config,
         history=list(getattr(model, "history", []) or []),
         timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
         environment=_environment())
     return record, {"task": task, "y_true": test.y, "y_pred": pred}
+
+
+def reconstruction_metrics(recon, test) -> dict[str, Any]:
+    """Spectrogram L1/L2 of a model's dry estimate on the test split, beside those of returning the wet
+    input unchanged (the floor a reconstruction must beat to have learnt anything)."""
+    import numpy as np
+
+    dry = test.dry_x(test.clip_ids)
+    recon = np.asarray(recon, dtype=np.float32).reshape(dry.shape)
+    return {"l1": float(np.abs(recon - dry).mean()), "l2": float(((recon - dry) ** 2).mean()),
+            "identity_l1": float(np.abs(test.x - dry).mean()), "identity_l2": float(((test.x - dry) ** 2).mean()),
+            "n": int(len(dry))}
 
 
 def _environment() -> dict[str, Any]:

@@ -32,7 +32,9 @@ class SplitData:
         return len(self.ids)
 
     def without_labels(self) -> "SplitData":
-        return replace(self, y=None)
+        """What a model may see at predict time: no targets, and no dry clips (they would give the answer
+        away by difference)."""
+        return replace(self, y=None, dry_x=None)
 
     def subset(self, index: np.ndarray) -> "SplitData":
         """Rows ``index`` (used by tests and quick runs)."""

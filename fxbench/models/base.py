@@ -21,6 +21,7 @@ class TrainConfig:
     gamma: float = 0.5
     seed: int = 0
     device: str = "auto"     # auto = cuda when available, else cpu
+    pretrained: bool = False  # timm/smp backbones: download ImageNet weights (needs network)
     progress: bool = True    # draw progress bars (not a hyperparameter)
 
     def hyperparameters(self) -> dict[str, Any]:

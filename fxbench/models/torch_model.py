@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -77,47 +77,65 @@ class TorchRegressor:
 
         return F.l1_loss(pred, target) if self.loss_name == "l1" else F.mse_loss(pred, target)
 
+    def setup(self) -> None:
+        """Seed, pick the device and build the network: the start of every fit."""
+        import torch
+
+        seed_everything(self.config.seed)
+        self.device = resolve_device(self.config.device)
+        self.net = self.build_network().to(self.device)
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+
     def fit(self, train: SplitData, validation: SplitData) -> None:
         import torch
 
+        self.setup()
+        x, y = torch.from_numpy(train.x), torch.from_numpy(train.y)
+
+        def step(idx):
+            return self._loss(self.net(self._to_device(x[idx])), y[idx].to(self.device, non_blocking=True))
+
+        self.best_epoch = self.run_epochs(self.net, list(self.net.parameters()), len(x), step,
+                                          lambda: self._evaluate(validation), self.config.epochs, "train")
+
+    def run_epochs(self, module, params: list, n_rows: int, step: Callable[[Any], Any],
+                   evaluate: Callable[[], float], epochs: int, stage: str) -> int | None:
+        """The paper's loop (Adam, StepLR, shuffled batches) on ``params``; ``module`` ends at its best
+        validation epoch, which is returned. One loop for every stage of every torch baseline."""
+        import torch
+
         cfg = self.config
-        seed_everything(cfg.seed)
-        device = resolve_device(cfg.device)
-        self.device = device
-        self.net = self.build_network().to(device)
-        if self.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
-        opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        opt = torch.optim.Adam(params, lr=cfg.lr)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
-        x = torch.from_numpy(train.x)
-        y = torch.from_numpy(train.y)
         gen = torch.Generator().manual_seed(cfg.seed)
-        best, best_state = float("inf"), None
-        with progress_bar(f"train {type(self).__name__}", total=cfg.epochs, enabled=cfg.progress) as advance:
-            for epoch in range(1, cfg.epochs + 1):
+        best, best_epoch, best_state = float("inf"), None, None
+        label = f"{stage} {type(self).__name__}"
+        with progress_bar(label, total=epochs, enabled=cfg.progress) as advance:
+            for epoch in range(1, epochs + 1):
                 t0 = time.perf_counter()
-                self.net.train()
-                order = torch.randperm(len(x), generator=gen)
+                module.train()
+                order = torch.randperm(n_rows, generator=gen)
                 total, seen = 0.0, 0
-                for start in range(0, len(x), cfg.batch_size):
+                for start in range(0, n_rows, cfg.batch_size):
                     idx = order[start:start + cfg.batch_size]
-                    xb, yb = self._to_device(x[idx]), y[idx].to(device, non_blocking=True)
                     opt.zero_grad(set_to_none=True)
-                    loss = self._loss(self.net(xb), yb)
+                    loss = step(idx)
                     loss.backward()
                     opt.step()
                     total += loss.item() * len(idx)
                     seen += len(idx)
                 sched.step()
-                val = self._evaluate(validation)
-                self.history.append({"epoch": epoch, "train_loss": total / seen, "val_loss": val,
+                val = evaluate()
+                self.history.append({"stage": stage, "epoch": epoch, "train_loss": total / seen, "val_loss": val,
                                      "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
                 if val < best:
-                    best, self.best_epoch = val, epoch
-                    best_state = copy.deepcopy(self.net.state_dict())
-                advance(1, info=f"train {total / seen:.4f}  val {val:.4f}  best {best:.4f}@{self.best_epoch}")
+                    best, best_epoch = val, epoch
+                    best_state = copy.deepcopy(module.state_dict())
+                advance(1, info=f"train {total / seen:.4f}  val {val:.4f}  best {best:.4f}@{best_epoch}")
         if best_state is not None:
-            self.net.load_state_dict(best_state)
+            module.load_state_dict(best_state)
+        return best_epoch
 
     def _to_device(self, xb):
         import torch

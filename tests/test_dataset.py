@@ -9,6 +9,7 @@ import pytest
 from fxbench.dataset.build import build_dataset, fingerprint
 from fxbench.dataset.cache import ensure_dataset, read_manifest
 from fxbench.sources import open_source
+from fxbench.task import load_task
 
 
 def test_load_dataset_offline_gives_three_splits(small_dataset, small_task):
@@ -162,3 +163,32 @@ def test_card_yaml_lists_configs_features_sizes_and_licence(small_dataset):
     assert {f["name"] for f in info["small_bitcrush"]["features"]} >= {"id", "mel", "audio", "bit_depth"}
     assert card["license"] == "mit" and card["fxbench"]["tasks"] == {"small_bitcrush": 1}
     assert len(card["fxbench"]["fingerprint"]) == 64
+
+
+def test_a_recording_lands_in_the_same_split_whatever_the_task_size():
+    from collections import Counter
+
+    from fxbench.dataset.clips import assign_splits
+    from fxbench.sources import open_source
+
+    maps = {}
+    for name in ("bitcrush", "samplerate", "delay", "limiter"):
+        task = load_task(name)
+        src = open_source("synth", task, 0)
+        maps[name] = assign_splits(src.recording_ids(), task.splits, 0, key=src.split_key)
+    biggest = max(maps.values(), key=len)
+    for m in maps.values():
+        assert all(biggest[rid] == split for rid, split in m.items())
+    counts = Counter(biggest[f"synth-p{i % 6:02d}-r{i:04d}"] for i in range(400))  # 40 full blocks of 10
+    assert counts == {"train": 320, "validation": 40, "test": 40}
+    other_seed = assign_splits(list(biggest), load_task("delay").splits, 1, key=src.split_key)
+    assert other_seed != biggest
+
+
+def test_tiny_sources_still_get_every_split():
+    from fxbench.dataset.clips import assign_splits
+    from fxbench.task import SplitSpec
+
+    for n in range(3, 12):
+        got = set(assign_splits([f"f{i}" for i in range(n)], SplitSpec(), 0).values())
+        assert got == {"train", "validation", "test"}, n

@@ -26,7 +26,7 @@ from fxbench.progress import progress_bar
 from fxbench.sources.base import Source
 from fxbench.task import TaskConfig
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: splits assigned per recording in seeded blocks (the same across tasks)
 MANIFEST = "fxbench.json"
 DRY_CONFIG = "dry"
 
@@ -178,7 +178,8 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
         raise FxbenchError(f"source {source.name} has {len(rec_ids)} recordings; at least 3 are needed "
                            f"for train/validation/test splits")
     fixed = getattr(source, "fixed_splits", None)
-    split_of = fixed() if callable(fixed) else assign_splits(rec_ids, task.splits, seed)
+    split_of = fixed() if callable(fixed) else assign_splits(rec_ids, task.splits, seed,
+                                                             key=getattr(source, "split_key", None))
     budget = split_budget(task)
     renderer = GridRenderer(task)
     features = MelFeatures(task.features, task.sample_rate)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -65,19 +65,39 @@ def cut_clips(rec: Recording, policy: ClipPolicy) -> Iterator[Clip]:
         yield Clip(f"{rec.recording_id}-c{index:03d}", rec.recording_id, index, index * n, to_int16(seg))
 
 
-def assign_splits(recording_ids: list[str], spec: SplitSpec, seed: int) -> dict[str, str]:
-    """Seeded shuffle of the sorted ids, then cut 80/10/10; every split gets >= 1 recording."""
-    ids = sorted(recording_ids)
+def _block_size(spec: SplitSpec) -> int:
+    """The smallest block in which every split fraction is a whole number of recordings."""
+    for size in (10, 20, 25, 40, 50, 100):
+        if all(abs(f * size - round(f * size)) < 1e-9 for f in (spec.train, spec.validation, spec.test)):
+            return size
+    return 100
+
+
+def assign_splits(recording_ids: list[str], spec: SplitSpec, seed: int,
+                  key: Optional[Callable[[str], Any]] = None) -> dict[str, str]:
+    """Recording -> split, decided for each recording independently of how many others there are.
+
+    Ids, sorted (by ``key`` when the source gives one: the synth source's recording number), are taken in blocks (10 for 80/10/10); within block k a permutation seeded by (seed, k)
+    gives each slot its split, so 8 train, 1 validation and 1 test recording per full block. A recording's
+    split depends only on its rank and the seed, so every task built from one source (with more or fewer
+    recordings) puts the same recording in the same split: dry clips can be shared across tasks. A source
+    too small to reach every split by this rule (under one block) gets the missing splits from its last
+    training recordings, so every split has at least one.
+    """
+    ids = sorted(recording_ids, key=key)
     n = len(ids)
     if n < 3:
         raise ValueError(f"need at least 3 recordings to make train/validation/test splits, got {n}")
-    order = np.random.default_rng([seed, 5821]).permutation(n)
-    n_test = max(1, int(round(n * spec.test)))
-    n_val = max(1, int(round(n * spec.validation)))
-    n_train = n - n_test - n_val
-    if n_train < 1:
-        n_train, n_val = 1, n - n_test - 1
+    size = _block_size(spec)
+    n_train, n_val = round(spec.train * size), round(spec.validation * size)
+    pattern = ["train"] * n_train + ["validation"] * n_val + ["test"] * (size - n_train - n_val)
     out = {}
-    for rank, i in enumerate(order):
-        out[ids[i]] = "train" if rank < n_train else "validation" if rank < n_train + n_val else "test"
+    for block in range(0, (n + size - 1) // size):
+        perm = np.random.default_rng([seed, 5821, block]).permutation(size)
+        for slot, rid in enumerate(ids[block * size:(block + 1) * size]):
+            out[rid] = pattern[perm[slot]]
+    for split in ("test", "validation"):
+        if split not in out.values():
+            last_train = [r for r in ids if out[r] == "train"][-1]
+            out[last_train] = split
     return out

@@ -25,7 +25,9 @@ def open_source(spec: str, task: TaskConfig, seed: int) -> Source:
         from fxbench.sources.synth import SynthSource
 
         per_rec = task.dataset.clips_per_recording
-        return SynthSource(seed=seed, n_recordings=math.ceil(task.dataset.clips / per_rec),
+        # a quarter more recordings than clips need: each split's budget is then always met, whatever the
+        # blocks gave it (unused recordings are never synthesised)
+        return SynthSource(seed=seed, n_recordings=math.ceil(task.dataset.clips / per_rec * 1.25) + 10,
                            seconds=per_rec * task.clip_seconds, sample_rate=task.sample_rate)
     if kind == "folder":
         if not arg:

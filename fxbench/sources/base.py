@@ -38,3 +38,6 @@ class Source(Protocol):
     def load(self, recording_id: str) -> Recording:
         """One recording, on demand, so that a build never holds the whole source in memory."""
         ...
+
+    # Optional: ``fixed_splits() -> {id: split}`` for sources with a canonical split (GuitarSet's players),
+    # and ``split_key(id)`` to order ids for split assignment when their sort order depends on the size.

@@ -318,6 +318,12 @@ class SynthSource:
     def recording_ids(self) -> list[str]:
         return [rid for rid, _ in self._ids()]
 
+    @staticmethod
+    def split_key(recording_id: str) -> int:
+        """Splits are assigned in order of recording number, which (unlike the id's sort order) does not
+        depend on how many recordings a task asks for: recording r0042 lands in the same split for all."""
+        return int(recording_id.rsplit("-r", 1)[1])
+
     def load(self, recording_id: str) -> Recording:
         index = int(recording_id.rsplit("-r", 1)[1])
         if not 0 <= index < self.n_recordings or recording_id not in self.recording_ids():

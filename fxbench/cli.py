@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     dsub = d.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     dsub.required = True
     b = dsub.add_parser("build", help="write a task's Hugging Face dataset folder")
-    b.add_argument("--task", required=True, help="task name or .yaml file")
+    b.add_argument("--task", required=True, help="task name or .yaml file; `all` or a comma list (bitcrush,delay) "
+                   "builds several tasks into one repository, one config each, the dry clips stored once")
     b.add_argument("--out", required=True, help="dataset folder to write (replaced atomically if it exists)")
     b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
     b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
@@ -247,6 +248,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from fxbench.sources import open_source
     from fxbench.task import load_task
 
+    if args.task == "all" or "," in args.task:
+        return _build_several(args)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed)
     manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet)
@@ -255,6 +258,26 @@ def _cmd_data(args: argparse.Namespace) -> int:
           f"{s['validation']['rows']}/{s['test']['rows']} rows, fingerprint {manifest['fingerprint'][:12]}, "
           f"{manifest['build_seconds']:.1f} s")
     print(f'load it with: datasets.load_dataset("{args.out}", "{task.task}")')
+    return 0
+
+
+def _build_several(args: argparse.Namespace) -> int:
+    from fxbench.dataset.build_all import build_tasks
+    from fxbench.task import available_tasks, load_task
+
+    names = sorted(available_tasks()) if args.task == "all" else [n.strip() for n in args.task.split(",") if n.strip()]
+    if len(set(names)) != len(names):
+        raise FxbenchError(f"--task {args.task} names a task twice; list each once", exit_code=2)
+    tasks = [load_task(n) for n in names]
+    manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet)
+    for name, m in manifest["tasks"].items():
+        s = m["splits"]
+        print(f"  {name}: train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/{s['test']['rows']} "
+              f"rows, fingerprint {m['fingerprint'][:12]}")
+    d = manifest["dry_clips"]
+    print(f"wrote {args.out}: {len(tasks)} tasks, {sum(d.values())} dry clips stored once, "
+          f"{manifest['build_seconds']:.1f} s")
+    print(f'load a task with: datasets.load_dataset("{args.out}", "{names[0]}")')
     return 0
 
 

@@ -63,4 +63,11 @@ def resolve_dataset(task: TaskConfig, source: str = "synth", seed: int = 0, data
     if manifest is None:
         raise FxbenchError(f"--data {data} is not a complete fxbench dataset (no fxbench.json or a shard "
                            f"missing); build one with `fxbench data build`", exit_code=2)
-    return path, manifest, None
+    from fxbench.dataset.build_all import task_manifest
+
+    mine = task_manifest(manifest, task.task)
+    if mine is None:
+        built = sorted(manifest["tasks"]) if "tasks" in manifest else [manifest.get("task")]
+        raise FxbenchError(f"--data {data} holds no task {task.task!r} (it has {', '.join(map(str, built))}); "
+                           f"pick one of those with --task, or build {task.task!r} into it", exit_code=2)
+    return path, mine, None

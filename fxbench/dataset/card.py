@@ -37,6 +37,59 @@ def _dataset_info(task: TaskConfig, manifest: dict) -> list[dict]:
     return info
 
 
+def _files_of(config: str, files: dict) -> list[dict]:
+    return [{"split": s, "path": rel} for s in SPLITS for rel in sorted(files) if rel.startswith(f"{config}/{s}-")]
+
+
+def _task_section(task: TaskConfig, manifest: dict, level: str = "##") -> str:
+    """Effect, parameters and splits of one task: the part of a card that differs between tasks."""
+    params = "\n".join(f"| `{p.name}` | {p.unit} | {', '.join(f'{v:g}' for v in p.grid)} | "
+                       f"[{p.range[0]:g}, {p.range[1]:g}] |" for p in task.parameters)
+    splits = "\n".join(f"| {s} | {manifest['splits'][s]['recordings']} | {manifest['splits'][s]['clips']} | "
+                       f"{manifest['splits'][s]['rows']} |" for s in SPLITS)
+    gain = f" after {task.effect.input_gain_db:+g} dB input gain" if task.effect.input_gain_db else ""
+    return f"""{level} Effect and parameters
+
+Effect: `{task.effect.plugin}` with fixed settings `{task.effect.fixed}`{gain}. {task.effect.note}
+
+| parameter | unit | grid | scaled to [0, 1] over |
+|---|---|---|---|
+{params}
+
+Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_index` numbers them.
+
+{level} Splits (by recording: a recording's clips and all their renders sit in one split)
+
+| split | recordings | clips | rows |
+|---|---|---|---|
+{splits}
+"""
+
+
+def _columns_and_clips(task: TaskConfig, policy: dict) -> str:
+    return f"""## Columns
+
+- `id`: `<clip_id>-g<grid_index>`; `split`; `recording_id`, `clip_id`: where the row came from.
+- one column per parameter in its unit, and `<name>_scaled` in [0, 1] (the regression target).
+- `mel`: the wet clip's Mel spectrogram, float16, shape ({task.features.n_mels}, {task.n_frames}): {task.sample_rate} Hz,
+  n_fft {task.features.n_fft}, hop {task.features.hop_length}, {task.features.n_mels} mels, power in dB, min-max scaled to [0, 1] per clip.
+- `audio`: the wet clip as 16-bit PCM samples (divide by 32768), {task.clip_seconds:g} s at {task.sample_rate} Hz, mono.
+- config `dry`: `clip_id`, the dry clip's `audio` and `mel`, and the source's `meta` (JSON).
+
+## How clips were made
+
+{policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
+{policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
+stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording. Recordings are assigned to
+splits in seeded blocks of ten (8 train, 1 validation, 1 test), by recording, the same for every task.
+"""
+
+
+def _write(root: Path, header: dict, body: str) -> None:
+    text = "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body
+    (root / "README.md").write_text(text, encoding="utf-8")
+
+
 def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
     source_name = manifest["source"].get("name", "")
     header = {
@@ -49,11 +102,6 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
         "fxbench": {"fingerprint": manifest["fingerprint"], "fxbench_version": manifest["fxbench_version"],
                     "tasks": {task.task: task.version}, "seed": manifest["seed"]},
     }
-    params = "\n".join(f"| `{p.name}` | {p.unit} | {', '.join(f'{v:g}' for v in p.grid)} | "
-                       f"[{p.range[0]:g}, {p.range[1]:g}] |" for p in task.parameters)
-    splits = "\n".join(f"| {s} | {manifest['splits'][s]['recordings']} | {manifest['splits'][s]['clips']} | "
-                       f"{manifest['splits'][s]['rows']} |" for s in SPLITS)
-    policy = manifest["clip_policy"]
     src = manifest["source"]
     body = f"""# fxbench: {task.task} (task version {task.version})
 
@@ -71,36 +119,51 @@ ds = datasets.load_dataset("path/to/this/folder", "{task.task}")   # train / val
 dry = datasets.load_dataset("path/to/this/folder", "dry")           # the dry clips, once each
 ```
 
-## Effect and parameters
+{_task_section(task, manifest)}
+{_columns_and_clips(task, manifest['clip_policy'])}"""
+    _write(root, header, body)
 
-Effect: pedalboard `{task.effect.plugin}` with fixed settings `{task.effect.fixed}`. {task.effect.note}
 
-| parameter | unit | grid | scaled to [0, 1] over |
-|---|---|---|---|
-{params}
+def write_multi_card(root: Path, tasks: list[TaskConfig], manifest: dict) -> None:
+    """The card of a several-task repository: one config per task plus the shared `dry` config."""
+    from fxbench.dataset.build import DRY_CONFIG, _features
 
-Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_index` numbers them.
+    per_task = manifest["tasks"]
+    source_name = manifest["source"]
+    configs = [{"config_name": t.task, "data_files": _files_of(t.task, manifest["files"])} for t in tasks]
+    configs.append({"config_name": DRY_CONFIG, "data_files": _files_of(DRY_CONFIG, manifest["files"])})
+    info = [{"config_name": t.task, "features": _features(t)[0]._to_yaml_list(),
+             "splits": [{"name": s, "num_examples": per_task[t.task]["splits"][s]["rows"]} for s in SPLITS]}
+            for t in tasks]
+    info.append({"config_name": DRY_CONFIG, "features": _features(tasks[0])[1]._to_yaml_list(),
+                 "splits": [{"name": s, "num_examples": manifest["dry_clips"][s]} for s in SPLITS]})
+    header = {
+        "configs": configs, "dataset_info": info, "pretty_name": "fxbench",
+        "license": LICENCES.get(source_name, "other"),
+        "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
+        "task_categories": ["audio-classification"],
+        "fxbench": {"fxbench_version": manifest["fxbench_version"], "seed": manifest["seed"],
+                    "tasks": {t.task: t.version for t in tasks},
+                    "fingerprints": {t.task: per_task[t.task]["fingerprint"] for t in tasks}},
+    }
+    loads = "\n".join(f'ds = datasets.load_dataset("path/to/this/folder", "{t.task}")' for t in tasks)
+    sections = "\n".join(f"## {t.task} (task version {t.version}, fingerprint `{per_task[t.task]['fingerprint'][:12]}`)"
+                         f"\n\n{t.description}\n\n{_task_section(t, per_task[t.task], '###')}" for t in tasks)
+    body = f"""# fxbench: {', '.join(t.task for t in tasks)}
 
-## Splits (by recording: a recording's clips and all their renders sit in one split)
+Built by fxbench {manifest['fxbench_version']} from source `{source_name}` with seed {manifest['seed']}: one
+config per task, each exactly what `fxbench data build --task <task>` writes on its own (same fingerprint,
+same shards), and one `dry` config holding every dry clip once for all tasks. Licence:
+{LICENCES.get(source_name, "that of the source recordings")} (the rendered audio inherits the licence of the source audio).
 
-| split | recordings | clips | rows |
-|---|---|---|---|
-{splits}
+## Load it
 
-## Columns
+```python
+import datasets
+{loads}
+dry = datasets.load_dataset("path/to/this/folder", "dry")   # every dry clip, once
+```
 
-- `id`: `<clip_id>-g<grid_index>`; `split`; `recording_id`, `clip_id`: where the row came from.
-- one column per parameter in its unit, and `<name>_scaled` in [0, 1] (the regression target).
-- `mel`: the wet clip's Mel spectrogram, float16, shape ({task.features.n_mels}, {task.n_frames}): {task.sample_rate} Hz,
-  n_fft {task.features.n_fft}, hop {task.features.hop_length}, {task.features.n_mels} mels, power in dB, min-max scaled to [0, 1] per clip.
-- `audio`: the wet clip as 16-bit PCM samples (divide by 32768), {task.clip_seconds:g} s at {task.sample_rate} Hz, mono.
-- config `dry`: `clip_id`, the dry clip's `audio` and `mel`, and the source's `meta` (JSON).
-
-## How clips were made
-
-{policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
-{policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
-stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording.
-"""
-    text = "---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body
-    (root / "README.md").write_text(text, encoding="utf-8")
+{sections}
+{_columns_and_clips(tasks[0], per_task[tasks[0].task]['clip_policy'])}"""
+    _write(root, header, body)

@@ -47,9 +47,16 @@ def load_splits(path: Path, task: TaskConfig) -> dict[str, SplitData]:
     if manifest is None:
         raise FxbenchError(f"{path} is not a complete fxbench dataset (no fxbench.json); rebuild it with "
                            f"`fxbench data build --task {task.task} --out {path}`")
-    if manifest.get("task") != task.task or manifest.get("task_digest") != task.digest():
-        raise FxbenchError(f"{path} was built for task {manifest.get('task')!r} version "
-                           f"{manifest.get('task_version')}, not this definition of {task.task!r}; rebuild it")
+    from fxbench.dataset.build_all import task_manifest
+
+    mine = task_manifest(manifest, task.task)
+    if mine is None:
+        built = sorted(manifest["tasks"]) if "tasks" in manifest else [manifest.get("task")]
+        raise FxbenchError(f"{path} holds no task {task.task!r} (it has {', '.join(map(str, built))}); build it "
+                           f"with `fxbench data build --task {task.task}`")
+    if mine.get("task_digest") != task.digest():
+        raise FxbenchError(f"{path} was built for task {task.task!r} version {mine.get('task_version')}, not this "
+                           f"definition of it; rebuild it")
     try:
         dd = load_hf(path, task.task)
     except Exception as exc:  # a damaged shard surfaces as any of several pyarrow/datasets errors

@@ -31,6 +31,8 @@ def verify_dataset(path: Path) -> list[str]:
         rel = f.relative_to(path).as_posix()
         if rel not in files:
             problems.append(f"extra shard {rel} (not in the manifest)")
-    if not fingerprint_ok(manifest):
-        problems.append("the manifest's fingerprint does not match its own task, source and seed")
+    for name, mine in sorted(manifest.get("tasks", {"": manifest}).items()):
+        if not fingerprint_ok(mine):
+            which = f" of task {name!r}" if name else ""
+            problems.append(f"the manifest's fingerprint{which} does not match its own task, source and seed")
     return problems

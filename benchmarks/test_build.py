@@ -1,0 +1,137 @@
+"""Dataset build throughput per task at its default size, beside each stage alone and a naive pipeline."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import record
+from fxbench.dataset.build import build_dataset
+from fxbench.dataset.clips import ClipPolicy, cut_clips
+from fxbench.features import MelFeatures
+from fxbench.render import GridRenderer, from_int16
+from fxbench.sources import open_source
+from fxbench.task import load_task
+
+TASKS = ("bitcrush", "delay", "limiter", "samplerate")
+STAGE_CLIPS = 24  # clips for the stage-alone figures
+
+
+def _clips(task, n):
+    src = open_source("synth", task, 0)
+    policy = ClipPolicy.for_task(task)
+    out = []
+    for rid in sorted(src.recording_ids(), key=src.split_key):
+        out.extend(c.pcm for c in cut_clips(src.load(rid), policy))
+        if len(out) >= n:
+            return out[:n]
+    return out
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_build(benchmark, name):
+    task = load_task(name)
+    rows = task.dataset.clips * len(task.grid_points())
+    work = Path(tempfile.mkdtemp(prefix="fxbench-bench-build-"))
+
+    def build():
+        build_dataset(task, open_source("synth", task, 0), 0, work / "ds", progress=False)
+
+    benchmark.pedantic(build, rounds=2, iterations=1, warmup_rounds=0)
+    shutil.rmtree(work, ignore_errors=True)
+    limit = "≥ 100 rows/s" if name == "samplerate" else "≥ 500 rows/s; ≤ 2x the slowest stage; ≥ 5x naive"
+    record(benchmark, unit="rows", per_round=rows, limit=limit, task=name,
+           audio_seconds=rows * task.clip_seconds, workers=os.cpu_count())
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_stage_render(benchmark, name):
+    task = load_task(name)
+    clips = _clips(task, STAGE_CLIPS)
+    renderer = GridRenderer(task)
+    benchmark.pedantic(lambda: [renderer.render(c) for c in clips], rounds=3, iterations=1)
+    record(benchmark, unit="rows", per_round=len(clips) * len(renderer.points), limit="(stage)", task=name,
+           stage="render")
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_stage_mel(benchmark, name):
+    task = load_task(name)
+    clips = _clips(task, STAGE_CLIPS)
+    renders = [from_int16(GridRenderer(task).render(c)) for c in clips]
+    mel = MelFeatures(task.features, task.sample_rate)
+    benchmark.pedantic(lambda: [mel(r) for r in renders], rounds=3, iterations=1)
+    record(benchmark, unit="rows", per_round=len(clips) * renders[0].shape[0], limit="(stage)", task=name, stage="mel")
+
+
+def test_stage_synth(benchmark):
+    task = load_task("bitcrush")
+    src = open_source("synth", task, 0)
+    ids = sorted(src.recording_ids(), key=src.split_key)[:STAGE_CLIPS]
+    benchmark.pedantic(lambda: [src.load(r) for r in ids], rounds=3, iterations=1)
+    record(benchmark, unit="audio seconds", per_round=len(ids) * src.seconds, limit="≥ 200x real time",
+           stage="synth")
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_stage_parquet(benchmark, name):
+    """Writing the rows of STAGE_CLIPS clips, as the build does, to parquet."""
+    from fxbench.dataset.build import _ShardWriters, _features, _table
+
+    task = load_task(name)
+    g = len(task.grid_points())
+    n = STAGE_CLIPS * g
+    schema = _features(task)[0].arrow_schema
+    rng = np.random.default_rng(0)
+    cols = {"id": [f"x-g{i:03d}" for i in range(g)], "split": ["train"] * g, "recording_id": ["r"] * g,
+            "clip_id": ["c"] * g, "grid_index": np.arange(g, dtype=np.int32),
+            "mel": rng.random((g, task.features.n_mels, task.n_frames)).astype(np.float16),
+            "audio": rng.integers(-3000, 3000, (g, task.clip_samples)).astype(np.int16)}
+    for p in task.parameters:
+        cols[p.name] = np.zeros(g, np.float32)
+        cols[f"{p.name}_scaled"] = np.zeros(g, np.float32)
+    work = Path(tempfile.mkdtemp(prefix="fxbench-bench-pq-"))
+
+    def write():
+        w = _ShardWriters(work / str(rng.integers(1 << 30)))
+        for _ in range(STAGE_CLIPS):
+            w.write(task.task, "train", _table(schema, cols))
+        w.close()
+
+    benchmark.pedantic(write, rounds=3, iterations=1)
+    shutil.rmtree(work, ignore_errors=True)
+    record(benchmark, unit="rows", per_round=n, limit="(stage)", task=name, stage="parquet")
+
+
+def test_naive_pipeline(benchmark):
+    """What one writes by hand: a clip at a time (from the same synth source), each render and its Mel one by
+    one, rows appended to a list, one parquet write at the end."""
+    import pandas as pd
+    import pedalboard
+    import torch
+    import torchaudio
+
+    task = load_task("bitcrush")
+    work = Path(tempfile.mkdtemp(prefix="fxbench-bench-naive-"))
+
+    def naive():
+        rows = []
+        mel = torchaudio.transforms.MelSpectrogram(44100, n_fft=1024, hop_length=512, n_mels=128)
+        for pcm in _clips(task, STAGE_CLIPS):
+            dry = pcm.astype(np.float32) / 32768
+            for bits in range(17):
+                wet = dry if bits == 16 else pedalboard.Bitcrush(bit_depth=bits)(dry[None], 44100)[0]
+                s = torchaudio.transforms.AmplitudeToDB()(mel(torch.from_numpy(wet.copy())))
+                s = ((s - s.min()) / (s.max() - s.min())).numpy()
+                rows.append({"bit_depth": bits, "mel": s.astype(np.float16).ravel().tolist(),
+                             "audio": (wet * 32767).astype(np.int16).tolist()})
+        pd.DataFrame(rows).to_parquet(work / "naive.parquet")
+
+    benchmark.pedantic(naive, rounds=1, iterations=1)
+    shutil.rmtree(work, ignore_errors=True)
+    record(benchmark, unit="rows", per_round=STAGE_CLIPS * 17, limit="(reference)", task="bitcrush",
+           stage="naive")

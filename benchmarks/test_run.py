@@ -1,0 +1,125 @@
+"""End-to-end and start-up figures: `fxbench run` cold and warm, `--help`, the leaderboard, training
+throughput per baseline, and the peak memory of the default delay build."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import record
+
+FXBENCH = [sys.executable, "-m", "fxbench"]
+BASELINES = ("cnn", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
+
+
+def _env(cache: Path) -> dict:
+    return {**os.environ, "FXBENCH_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+
+
+def test_help_startup(benchmark):
+    benchmark.pedantic(lambda: subprocess.run([*FXBENCH, "--help"], check=True, capture_output=True),
+                       rounds=5, iterations=1, warmup_rounds=1)
+    record(benchmark, unit="runs", per_round=1, limit="≤ 0.5 s")
+
+
+def test_run_bitcrush_cnn_cold_then_warm(benchmark, tmp_path):
+    """Cold: empty cache (the dataset is built). The record's MAE is kept to check it stays ≤ 0.062."""
+    cache = tmp_path / "cache"
+    out = tmp_path / "r.json"
+
+    def cold():
+        shutil.rmtree(cache, ignore_errors=True)
+        subprocess.run([*FXBENCH, "run", "--task", "bitcrush", "--model", "cnn", "--quiet", "--output", str(out)],
+                       check=True, capture_output=True, env=_env(cache))
+
+    benchmark.pedantic(cold, rounds=1, iterations=1)
+    rec = json.loads(out.read_text())
+    record(benchmark, unit="runs", per_round=1, limit="≤ 120 s, test MAE ≤ 0.062", test_mae=rec["metrics"]["mae"],
+           build_s=rec["timing"]["build_s"], train_s=rec["timing"]["train_s"])
+
+
+def test_warm_data_load(benchmark):
+    """Loading a cached dataset's splits (what a warm `fxbench run` does before training)."""
+    from fxbench.dataset.cache import resolve_dataset
+    from fxbench.dataset.load import load_splits
+    from fxbench.task import load_task
+
+    task = load_task("bitcrush")
+    path, _, _ = resolve_dataset(task, progress=False)
+    benchmark.pedantic(lambda: load_splits(path, task), rounds=3, iterations=1, warmup_rounds=1)
+    record(benchmark, unit="loads", per_round=1, limit="≤ 3 s")
+
+
+@pytest.mark.parametrize("model", BASELINES)
+def test_training_throughput(benchmark, model):
+    """Examples per second of one training epoch on 256 bitcrush rows (batch 16, CPU unless CUDA)."""
+    from fxbench.dataset.cache import resolve_dataset
+    from fxbench.dataset.load import load_splits
+    from fxbench.models import TrainConfig, create_model
+    from fxbench.task import load_task
+
+    task = load_task("bitcrush")
+    path, _, _ = resolve_dataset(task, progress=False)
+    splits = load_splits(path, task)
+    train = splits["train"].subset(np.arange(256))
+    val = splits["validation"].subset(np.arange(16))
+
+    def fit():
+        create_model(model, task, TrainConfig(epochs=1, progress=False)).fit(train, val)
+
+    benchmark.pedantic(fit, rounds=1, iterations=1, warmup_rounds=0)
+    record(benchmark, unit="examples", per_round=len(train), limit="(report)", model=model,
+           note="two stages (reconstruct + head) per epoch" if model in ("encdec", "unet") else "")
+
+
+def _fake_records(folder: Path, n: int) -> None:
+    from fxbench.leaderboard import render_leaderboard  # noqa: F401  (import cost is not part of the figure)
+
+    template = json.loads(next(Path("leaderboard/results").rglob("*.json")).read_text())
+    rng = random.Random(0)
+    for i in range(n):
+        r = dict(template)
+        r["model"] = f"model-{i % 50:02d}"
+        r["seed"] = i // 50
+        r["metrics"] = {**template["metrics"], "mae": rng.uniform(0.02, 0.4)}
+        r["row_abs_errors"] = [rng.uniform(0, 1) for _ in range(len(template["row_abs_errors"]))]
+        (folder / template["task"]).mkdir(parents=True, exist_ok=True)
+        (folder / template["task"] / f"{i:04d}.json").write_text(json.dumps(r))
+
+
+def test_leaderboard_1000_records(benchmark, tmp_path):
+    results = tmp_path / "results"
+    _fake_records(results, 1000)
+    out = tmp_path / "LEADERBOARD.md"
+    benchmark.pedantic(lambda: subprocess.run([*FXBENCH, "leaderboard", "--results", str(results), "--output",
+                                               str(out)], check=True, capture_output=True),
+                       rounds=3, iterations=1)
+    record(benchmark, unit="renders", per_round=1, limit="≤ 2 s")
+
+
+def test_delay_build_peak_memory(benchmark, tmp_path):
+    """Peak RSS of a process that builds the default delay dataset (streamed: not proportional to size)."""
+    code = ("import resource, sys; from pathlib import Path; from fxbench.task import load_task; "
+            "from fxbench.sources import open_source; from fxbench.dataset.build import build_dataset; "
+            "t = load_task(sys.argv[1]); build_dataset(t, open_source('synth', t, 0), 0, Path(sys.argv[2]), "
+            "progress=False); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    peaks = {}
+
+    def build():
+        for name in ("bitcrush", "delay"):
+            out = subprocess.run([sys.executable, "-c", code, name, str(tmp_path / name)], check=True,
+                                 capture_output=True, text=True, env=_env(tmp_path / "cache"))
+            peaks[name] = int(out.stdout.strip().splitlines()[-1]) / 1024  # KiB -> MiB
+            shutil.rmtree(tmp_path / name, ignore_errors=True)
+
+    benchmark.pedantic(build, rounds=1, iterations=1)
+    record(benchmark, unit="builds", per_round=2, limit="delay peak ≤ 2048 MiB, not proportional to size",
+           peak_mib_delay=round(peaks["delay"], 1), peak_mib_bitcrush=round(peaks["bitcrush"], 1))

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="dataset folder to write (replaced atomically if it exists)")
     b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
     b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
+    b.add_argument("--workers", type=int, default=None, help="processes that render in parallel (default: "
+                   "$FXBENCH_WORKERS, else every core for 64+ clips); the output is the same for any number")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     ver = dsub.add_parser("verify", help="recompute every shard's checksum against the manifest")
     ver.add_argument("dir", help="dataset folder")
@@ -248,11 +250,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from fxbench.sources import open_source
     from fxbench.task import load_task
 
+    if args.workers is not None and args.workers < 1:
+        raise FxbenchError(f"--workers must be at least 1, got {args.workers}", exit_code=2)
     if args.task == "all" or "," in args.task:
         return _build_several(args)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed)
-    manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet)
+    manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet, workers=args.workers)
     s = manifest["splits"]
     print(f"wrote {args.out}: {task.task} train/validation/test = {s['train']['rows']}/"
           f"{s['validation']['rows']}/{s['test']['rows']} rows, fingerprint {manifest['fingerprint'][:12]}, "
@@ -269,7 +273,8 @@ def _build_several(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise FxbenchError(f"--task {args.task} names a task twice; list each once", exit_code=2)
     tasks = [load_task(n) for n in names]
-    manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet)
+    manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet,
+                           workers=args.workers)
     for name, m in manifest["tasks"].items():
         s = m["splits"]
         print(f"  {name}: train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/{s['test']['rows']} "

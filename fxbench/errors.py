@@ -11,6 +11,9 @@ class FxbenchError(Exception):
         super().__init__(message)
         self.exit_code = exit_code
 
+    def __reduce__(self):  # keep exit_code when raised in a build worker process
+        return (type(self), (str(self), self.exit_code))
+
 
 def did_you_mean(name: str, choices: list[str]) -> str:
     """A short hint listing valid names, closest first."""

@@ -192,3 +192,12 @@ def test_tiny_sources_still_get_every_split():
     for n in range(3, 12):
         got = set(assign_splits([f"f{i}" for i in range(n)], SplitSpec(), 0).values())
         assert got == {"train", "validation", "test"}, n
+
+
+@pytest.mark.slow
+def test_worker_processes_give_byte_identical_shards(small_task, small_dataset, tmp_path):
+    """Two spawned workers render ahead; the build loop still decides in order: same bytes as one process."""
+    serial = read_manifest(small_dataset)
+    parallel = build_dataset(small_task, open_source("synth", small_task, 0), 0, tmp_path / "par", progress=False,
+                             workers=2)
+    assert parallel["files"] == serial["files"] and parallel["splits"] == serial["splits"]

@@ -8,7 +8,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 from pathlib import Path
 
 

@@ -8,7 +8,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -81,8 +80,6 @@ def test_training_throughput(benchmark, model):
 
 
 def _fake_records(folder: Path, n: int) -> None:
-    from fxbench.leaderboard import render_leaderboard  # noqa: F401  (import cost is not part of the figure)
-
     template = json.loads(next(Path("leaderboard/results").rglob("*.json")).read_text())
     rng = random.Random(0)
     for i in range(n):

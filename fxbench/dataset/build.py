@@ -20,7 +20,7 @@ import numpy as np
 
 import fxbench
 from fxbench.checksums import sha256_file, sha256_json
-from fxbench.dataset.clips import SPLITS, ClipPolicy, assign_splits, cut_clips
+from fxbench.dataset.clips import SPLITS, ClipPolicy, assign_splits
 from fxbench.errors import FxbenchError
 from fxbench.progress import progress_bar
 from fxbench.sources.base import Source

@@ -33,8 +33,8 @@ def parse_variant(variant: str) -> tuple[str, str, str]:
                            f"{', '.join(arches)}", exit_code=2)
     encoders = smp.encoders.get_encoder_names()
     if encoder not in encoders:
-        raise FxbenchError(f"smp has no encoder {encoder!r}.{did_you_mean(encoder, encoders)} {SPEC_HELP}",
-                           exit_code=2)
+        raise FxbenchError(f"smp has no encoder {encoder!r}.{did_you_mean(encoder, encoders, list_all=False)} "
+                           f"{SPEC_HELP}; smp.encoders.get_encoder_names() lists them", exit_code=2)
     mode = mode or "joint"
     if mode not in ("joint", "transfer"):
         raise FxbenchError(f"smp model mode {mode!r} is unknown; use +transfer or nothing (joint)", exit_code=2)
@@ -45,6 +45,8 @@ def parse_variant(variant: str) -> tuple[str, str, str]:
                         "with its auxiliary head regressing the parameters")
 class SmpRegressor(ReconstructionRegressor):
     """smp model whose forward returns (dry estimate, pooled deepest encoder features)."""
+
+    validate_variant = staticmethod(parse_variant)  # resolve_model calls it before any data is built
 
     def __init__(self, task: TaskConfig, config: TrainConfig, variant: str = "") -> None:
         arch, encoder, mode = parse_variant(variant)

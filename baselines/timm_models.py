@@ -23,13 +23,15 @@ def check_timm_name(name: str) -> None:
         raise FxbenchError("timm: needs a model name, e.g. --model timm:resnet18 (see timm.list_models())",
                            exit_code=2)
     if not timm.is_model(name):
-        raise FxbenchError(f"timm has no model {name!r}.{did_you_mean(name, timm.list_models())} "
+        raise FxbenchError(f"timm has no model {name!r}.{did_you_mean(name, timm.list_models(), list_all=False)} "
                            f"See timm.list_models() for the names", exit_code=2)
 
 
 @register_model("timm:", "any timm image model (timm:NAME), in_chans=1, random weights unless --pretrained")
 class TimmRegressor(TorchRegressor):
     """A timm backbone with a regression head, trained like the CNN (L1, Adam, StepLR)."""
+
+    validate_variant = staticmethod(check_timm_name)  # resolve_model calls it before any data is built
 
     def __init__(self, task: TaskConfig, config: TrainConfig, variant: str = "") -> None:
         super().__init__(task, config)

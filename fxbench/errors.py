@@ -15,10 +15,10 @@ class FxbenchError(Exception):
         return (type(self), (str(self), self.exit_code))
 
 
-def did_you_mean(name: str, choices: list[str]) -> str:
-    """A short hint listing valid names, closest first."""
+def did_you_mean(name: str, choices: list[str], list_all: bool = True) -> str:
+    """A short hint: the closest valid name, then all of them (unless there are too many to list)."""
     import difflib
 
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.4)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"{hint} Valid: {', '.join(sorted(choices))}."
+    return f"{hint} Valid: {', '.join(sorted(choices))}." if list_all else hint

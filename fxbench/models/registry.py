@@ -3,7 +3,8 @@
 A model spec is resolved, in order, as:
 - a registered name: ``@register_model("name")`` in a file under baselines/ (found automatically);
   names ending in ``:`` register a family (``timm:`` gets ``timm:resnet18``, the factory receiving
-  ``variant="resnet18"``);
+  ``variant="resnet18"``; a ``validate_variant(variant)`` on the factory is called at resolve time, so a
+  bad backbone name fails before any data is built);
 - an entry point in the ``fxbench.models`` group of an installed package (``name = "pkg.module:Class"``);
 - ``path/to/file.py:ClassName``: a class in a file of the user's;
 - ``package.module:ClassName``: a class in an importable module.
@@ -129,6 +130,9 @@ def resolve_model(spec: str) -> tuple[Callable[..., Any], str]:
     family, sep, variant = spec.partition(":")
     if sep and f"{family}:" in models:
         factory = models[f"{family}:"].factory
+        check = getattr(factory, "validate_variant", None)
+        if callable(check):  # a bad backbone name fails now, not after the dataset is built
+            check(variant)
         return (lambda task, config: factory(task, config, variant=variant)), "registered"
     target, sep, attr = spec.rpartition(":")
     if sep and target.endswith(".py"):

@@ -367,9 +367,9 @@ def _overview(current: dict[str, list[dict]], references: dict[str, Optional[Ref
         rows, headers=["model", *current], tablefmt="github", disable_numparse=True)
 
 
-def render_leaderboard(records: list[dict], results_label: str) -> str:
-    """The whole markdown page; a pure function of the records and the installed task definitions (no clock,
-    no order dependence)."""
+def render_leaderboard(records: list[dict], results_label: str, notes: str = "") -> str:
+    """The whole markdown page; a pure function of the records, the installed task definitions and the
+    maintainers' ``notes`` (no clock, no order dependence)."""
     for r in records:
         _check(r)
     grouped = group_by_task(records)
@@ -382,16 +382,24 @@ def render_leaderboard(records: list[dict], results_label: str) -> str:
     else:
         parts.append(_overview({t: g[0][1] for t, g in grouped.items()}, references))
     parts += [_task_section(task, groups, cis, references[task]) for task, groups in grouped.items()]
+    if notes.strip():
+        parts.append(f"## Notes\n\n{notes.strip()}")
     return "\n\n".join(parts).rstrip() + "\n"
+
+
+NOTES_FILE = "notes.md"  # beside the results folder: findings that numbers alone don't tell
 
 
 def write_leaderboard(results_dir: Path, output: Path, *, chart: Optional[Path] = None) -> tuple[Path, int]:
     """Render every record under ``results_dir`` into ``output`` atomically; return (path, n records).
 
+    ``notes.md`` next to the results folder, when present, becomes the page's "Notes" section.
     With ``chart``, the summary bar chart is written first, so any failure leaves the old page untouched.
     """
     records = read_records(results_dir)
-    text = render_leaderboard(records, Path(results_dir).as_posix())
+    notes_path = Path(results_dir).parent / NOTES_FILE
+    notes = notes_path.read_text(encoding="utf-8") if notes_path.is_file() else ""
+    text = render_leaderboard(records, Path(results_dir).as_posix(), notes)
     if chart is not None:
         from fxbench.plots import summary_chart_png
 

@@ -385,3 +385,14 @@ def test_png_write_failure_leaves_no_temp_file(tmp_path):
     with pytest.raises(OSError):
         loss_curve_png([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0}], tmp_path / "taken.png")
     assert [p.name for p in tmp_path.iterdir()] == ["taken.png"] and not any((tmp_path / "taken.png").iterdir())
+
+
+def test_notes_file_becomes_the_notes_section(tmp_path):
+    results = tmp_path / "board" / "results"
+    _write(results, [_rec("cnn", 0, 0.05)])
+    out = tmp_path / "board" / "LEADERBOARD.md"
+    write_leaderboard(results, out)
+    assert "## Notes" not in out.read_text()
+    (tmp_path / "board" / "notes.md").write_text("Delay: the CNN confuses 0.21 and 0.25 s.\n")
+    write_leaderboard(results, out)
+    assert out.read_text().rstrip().endswith("## Notes\n\nDelay: the CNN confuses 0.21 and 0.25 s.")

@@ -41,7 +41,7 @@ def test_build(benchmark, name):
     def build():
         build_dataset(task, open_source("synth", task, 0), 0, work / "ds", progress=False)
 
-    benchmark.pedantic(build, rounds=2, iterations=1, warmup_rounds=0)
+    benchmark.pedantic(build, rounds=1, iterations=1, warmup_rounds=0)
     shutil.rmtree(work, ignore_errors=True)
     limit = "≥ 100 rows/s" if name == "samplerate" else "≥ 500 rows/s; ≤ 2x the slowest stage; ≥ 5x naive"
     record(benchmark, unit="rows", per_round=rows, limit=limit, task=name,

@@ -61,12 +61,14 @@ def render(data: dict) -> str:
         stages = {s: _rate(benches[f"test_stage_{s}[{task}]"])[0] for s in ("render", "mel", "parquet")
                   if f"test_stage_{s}[{task}]" in benches}
         synth = benches.get("test_stage_synth")
-        if synth:  # the source's speed in rows: audio seconds per second / (clip seconds per row / grid points)
-            grid = b["extra_info"]["per_round"] / (b["extra_info"]["audio_seconds"] / 2.0)
-            stages["synth"] = _rate(synth)[0] / 2.0 * grid
+        if synth:  # the source's speed in rows: (dry seconds per second / clip seconds) x grid points
+            from fxbench.task import load_task
+
+            t = load_task(task)
+            stages["synth"] = _rate(synth)[0] / t.clip_seconds * len(t.grid_points())
         slowest = min(stages, key=stages.get) if stages else None
         xrt = rate * b["extra_info"]["audio_seconds"] / b["extra_info"]["per_round"]
-        parts = [f"**{task}**: build {rate:,.0f} rows/s ({xrt:,.0f}x real time)"]
+        parts = [f"**{task}**: build {rate:,.0f} rows/s ({xrt:,.0f}x real time in rendered audio)"]
         if slowest:
             parts.append(f"slowest stage alone: {slowest} at {stages[slowest]:,.0f} rows/s (build is "
                          f"{stages[slowest] / rate:.2f}x slower than it)")
@@ -92,8 +94,10 @@ def render(data: dict) -> str:
     mem = benches.get("test_delay_build_peak_memory")
     if mem:
         i = mem["extra_info"]
-        lines.append(f"- **peak memory**: delay build {i['peak_mib_delay']:,.0f} MiB (2,800 rows), bitcrush build "
-                     f"{i['peak_mib_bitcrush']:,.0f} MiB (1,020 rows) (limit ≤ 2,048 MiB, not proportional).")
+        lines.append(f"- **peak memory** (main process + every worker at its peak): delay build "
+                     f"{i['peak_mib_delay']:,.0f} MiB (2,800 rows; main {i.get('main_mib_delay', 0):,.0f}, each worker "
+                     f"{i.get('worker_mib_delay', 0):,.0f}), bitcrush build {i['peak_mib_bitcrush']:,.0f} MiB (1,020 rows) "
+                     f"(limit ≤ 2,048 MiB, not proportional).")
     train = sorted(n for n in benches if n.startswith("test_training_throughput"))
     if train:
         lines.append("- **training throughput (CPU unless CUDA)**: " + ", ".join(

@@ -168,14 +168,15 @@ def _epochs(r: dict) -> Any:
     return r["config"].get("epochs") if isinstance(r["config"], dict) else None
 
 
-def _is_short(r: dict) -> bool:
+def is_short(r: dict) -> bool:
+    """Trained for fewer epochs than the paper's protocol (marked "(short)" wherever it is shown)."""
     e = _epochs(r)
     return bool(_num(e) and e < _paper_epochs())
 
 
 def _epochs_cell(recs: list[dict]) -> str:
     """Epochs per record; a run shorter than the paper's says so in the cell itself."""
-    return _join({"-" if _epochs(r) is None else f"{_epochs(r)} (short)" if _is_short(r) else str(_epochs(r))
+    return _join({"-" if _epochs(r) is None else f"{_epochs(r)} (short)" if is_short(r) else str(_epochs(r))
                   for r in recs})
 
 
@@ -183,7 +184,7 @@ def _short_notes(models: dict[str, list[dict]]) -> list[str]:
     """One line per model with short runs, so a shortened run is never read as the paper's protocol."""
     notes = []
     for model, recs in models.items():
-        short = [r for r in recs if _is_short(r)]
+        short = [r for r in recs if is_short(r)]
         if not short:
             continue
         which = "" if len(short) == len(recs) else f" ({len(short)} of {len(recs)} records)"
@@ -357,7 +358,7 @@ def _overview(current: dict[str, list[dict]], references: dict[str, Optional[Ref
     says so; the paper's MAE per task below the models (first result per model and task)."""
     from tabulate import tabulate
 
-    cells = {(m, t): _fmt([float(np.mean(_vals(recs, "mae")))]) + (" (short)" if any(map(_is_short, recs)) else "")
+    cells = {(m, t): _fmt([float(np.mean(_vals(recs, "mae")))]) + (" (short)" if any(map(is_short, recs)) else "")
              for t, recs in current.items() for m, recs in by_model(recs).items()}
     models = sorted({m for m, _ in cells})
     refs = _overview_refs(references)

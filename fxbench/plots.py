@@ -104,7 +104,7 @@ def loss_curve_png(history: list[dict], path: Path) -> Optional[Path]:
 
 def summary_chart_png(records: list[dict], path: Path) -> Path:
     """Grouped bars of mean test MAE per model per task (current groups), std over seeds, 1/3 dashed."""
-    from fxbench.leaderboard import by_model, current_groups
+    from fxbench.leaderboard import is_short, by_model, current_groups
 
     current = current_groups(records)
     tasks = list(current)
@@ -123,7 +123,8 @@ def summary_chart_png(records: list[dict], path: Path) -> Path:
                 xs.append(k - 0.4 + width * (i + 0.5))
                 means.append(float(np.mean(maes)))
                 stds.append(float(np.std(maes, ddof=1)) if len(maes) > 1 else np.nan)  # one seed: no bar
-        ax.bar(xs, means, width, yerr=stds, capsize=3, label=model)
+        short = any(is_short(r) for t in tasks for r in by_model(current[t]).get(model, []))
+        ax.bar(xs, means, width, yerr=stds, capsize=3, label=f"{model} (short: fewer epochs)" if short else model)
     ax.axhline(RANDOM_MAE, color="black", linestyle="--", linewidth=1, label="uniform random (1/3)")
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set_xlim(-0.6, max(0.6, len(tasks) - 0.4))

@@ -85,7 +85,7 @@ def render(data: dict) -> str:
         if key in benches:
             lines.append(f"- **{label}**: {benches[key]['stats']['median']:.3f} s "
                          f"(limit {benches[key]['extra_info']['limit']}).")
-    cold = benches.get("test_run_bitcrush_cnn_cold_then_warm")
+    cold = benches.get("test_run_bitcrush_cnn_cold")
     if cold:
         i = cold["extra_info"]
         lines.append(f"- **cold `fxbench run --task bitcrush --model cnn`**: {cold['stats']['median']:.1f} s "

@@ -29,7 +29,7 @@ def test_help_startup(benchmark):
     record(benchmark, unit="runs", per_round=1, limit="≤ 0.5 s")
 
 
-def test_run_bitcrush_cnn_cold_then_warm(benchmark, tmp_path):
+def test_run_bitcrush_cnn_cold(benchmark, tmp_path):
     """Cold: empty cache (the dataset is built). The record's MAE is kept to check it stays ≤ 0.062."""
     cache = tmp_path / "cache"
     out = tmp_path / "r.json"

@@ -91,6 +91,12 @@ def render(data: dict) -> str:
         lines.append(f"- **cold `fxbench run --task bitcrush --model cnn`**: {cold['stats']['median']:.1f} s "
                      f"(build {i['build_s']:.1f} s, train {i['train_s']:.1f} s), test MAE {i['test_mae']:.4f} "
                      f"(limits: ≤ 120 s, MAE ≤ 0.062).")
+    warm = benches.get("test_run_bitcrush_cnn_warm")
+    if warm:
+        i = warm["extra_info"]
+        lines.append(f"- **warm `fxbench run --task bitcrush --model cnn`** (dataset cached): "
+                     f"{warm['stats']['median']:.1f} s (data load {i['load_s']:.2f} s, train {i['train_s']:.1f} s), "
+                     f"test MAE {i['test_mae']:.4f}.")
     mem = benches.get("test_delay_build_peak_memory")
     if mem:
         i = mem["extra_info"]

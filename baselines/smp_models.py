@@ -16,6 +16,7 @@ from fxbench.models.transfer import ReconstructionRegressor, pad_time
 from fxbench.models.weights import load_pretrained
 from fxbench.task import TaskConfig
 
+PRETRAINED_WEIGHTS = "imagenet"  # what --pretrained asks smp for; never used without it
 SPEC_HELP = "give smp:ARCH-ENCODER[+transfer], e.g. smp:unet-resnet18 or smp:fpn-efficientnet-b0+transfer"
 
 
@@ -58,14 +59,16 @@ class SmpRegressor(ReconstructionRegressor):
         import torch
         from torch import nn
 
-        def create():
-            return smp.create_model(self.arch, encoder_name=self.encoder,
-                                    encoder_weights="imagenet" if self.config.pretrained else None,
+        def create(weights: str | None = None):
+            return smp.create_model(self.arch, encoder_name=self.encoder, encoder_weights=weights,
                                     in_channels=1, classes=1,
                                     aux_params={"classes": self.n_outputs, "pooling": "avg", "dropout": 0.0,
                                                 "activation": None})
 
-        model = load_pretrained(create, f"smp:{self.arch}-{self.encoder}") if self.config.pretrained else create()
+        if self.config.pretrained:  # opt-in only: downloads ImageNet weights
+            model = load_pretrained(lambda: create(PRETRAINED_WEIGHTS), f"smp:{self.arch}-{self.encoder}")
+        else:
+            model = create()  # random weights, no network
         stride = int(getattr(model.encoder, "output_stride", 32))
 
         class Detachable(nn.Module):
@@ -94,6 +97,6 @@ class SmpRegressor(ReconstructionRegressor):
         import segmentation_models_pytorch as smp
 
         return {"backbone": f"smp:{self.arch}-{self.encoder}", "smp_version": smp.__version__, "in_channels": 1,
-                "encoder_weights": "imagenet" if self.config.pretrained else None,
+                "encoder_weights": PRETRAINED_WEIGHTS if self.config.pretrained else "random",
                 "head": "smp aux head: global avg pool of the deepest encoder features -> linear",
                 "recon_output": "sigmoid of the segmentation head (dry spectrogram in [0, 1])"}

@@ -9,6 +9,12 @@ time), so that the linear head of every model reads the same kind of summary.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from fxbench.models.base import TrainConfig
+from fxbench.models.transfer import ReconstructionRegressor, pad_time
+from fxbench.task import TaskConfig
+
 WIDTHS = (16, 32, 64, 128)
 BANDS = 8
 
@@ -16,8 +22,6 @@ BANDS = 8
 def build_autoencoder(n_outputs: int, skips: bool, widths: tuple[int, ...] = WIDTHS):
     import torch
     from torch import nn
-
-    from fxbench.models.transfer import pad_time
 
     def block(ci: int, co: int) -> nn.Sequential:
         return nn.Sequential(nn.Conv2d(ci, co, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(co),
@@ -66,3 +70,18 @@ def describe(skips: bool) -> dict:
     return {"architecture": f"{kind}: 4x [conv3x3 s2, BN, ReLU] {list(WIDTHS)} -> 4x [convT2x2 s2, BN, ReLU] "
                             f"-> conv3x3 -> sigmoid; head: linear on the bottleneck pooled to 8 bands (mean+max "
                             f"over time)", "widths": list(WIDTHS)}
+
+
+class AutoencoderRegressor(ReconstructionRegressor):
+    """The paper's transfer protocol on this network; subclasses only say whether it has skips."""
+
+    skips = False
+
+    def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
+        super().__init__(task, config, mode="transfer")
+
+    def build_network(self):
+        return build_autoencoder(self.n_outputs, skips=self.skips)
+
+    def network_hyperparameters(self) -> dict[str, Any]:
+        return describe(skips=self.skips)

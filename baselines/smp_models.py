@@ -97,6 +97,6 @@ class SmpRegressor(ReconstructionRegressor):
         import segmentation_models_pytorch as smp
 
         return {"backbone": f"smp:{self.arch}-{self.encoder}", "smp_version": smp.__version__, "in_channels": 1,
-                "encoder_weights": PRETRAINED_WEIGHTS if self.config.pretrained else "random",
+                "encoder_weights": PRETRAINED_WEIGHTS if self.config.pretrained else None,  # None: random
                 "head": "smp aux head: global avg pool of the deepest encoder features -> linear",
                 "recon_output": "sigmoid of the segmentation head (dry spectrogram in [0, 1])"}

@@ -73,6 +73,11 @@ def render(data: dict) -> str:
             parts.append(f"slowest stage alone: {slowest} at {stages[slowest]:,.0f} rows/s (build is "
                          f"{stages[slowest] / rate:.2f}x slower than it)")
             parts.append("stages: " + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(stages.items())))
+        core = benches.get(f"test_stage_all_one_core[{task}]")
+        if core:
+            one = _rate(core)[0]
+            parts.append(f"every stage of a shard on one core: {one:,.0f} rows/s, so two cores reach at most "
+                         f"{2 * one:,.0f} (the build gets {rate / (2 * one):.0%} of that)")
         if naive and task == "bitcrush":
             parts.append(f"speed-up over the naive pipeline: {rate / _rate(naive)[0]:.1f}x")
         lines.append("- " + "; ".join(parts) + ".")

@@ -79,32 +79,64 @@ def test_stage_synth(benchmark):
 
 @pytest.mark.parametrize("name", TASKS)
 def test_stage_parquet(benchmark, name):
-    """Writing the rows of STAGE_CLIPS clips, as the build does, to parquet."""
-    from fxbench.dataset.build import _ShardWriters, _features, _table
+    """Writing the rows of STAGE_CLIPS clips to one shard, as a build's worker does (a row group per clip)."""
+    from fxbench.dataset.shards import ShardFile, arrow_table, storage_schemas
 
     task = load_task(name)
     g = len(task.grid_points())
     n = STAGE_CLIPS * g
-    schema = _features(task)[0].arrow_schema
-    rng = np.random.default_rng(0)
-    cols = {"id": [f"x-g{i:03d}" for i in range(g)], "split": ["train"] * g, "recording_id": ["r"] * g,
-            "clip_id": ["c"] * g, "grid_index": np.arange(g, dtype=np.int32),
-            "mel": rng.random((g, task.features.n_mels, task.n_frames)).astype(np.float16),
-            "audio": rng.integers(-3000, 3000, (g, task.clip_samples)).astype(np.int16)}
-    for p in task.parameters:
-        cols[p.name] = np.zeros(g, np.float32)
-        cols[f"{p.name}_scaled"] = np.zeros(g, np.float32)
+    schema = storage_schemas(task)[0]
+    renderer, mel = GridRenderer(task), MelFeatures(task.features, task.sample_rate)
+    tables = []
+    for pcm in _clips(task, STAGE_CLIPS):  # real renders: audio compresses (and so costs) as in a build
+        renders = renderer.render(pcm)
+        cols = {"id": [f"x-g{i:03d}" for i in range(g)], "split": ["train"] * g, "recording_id": ["r"] * g,
+                "clip_id": ["c"] * g, "grid_index": np.arange(g, dtype=np.int32),
+                "mel": mel(from_int16(renders)).astype(np.float16), "audio": renders}
+        for p in task.parameters:
+            cols[p.name] = np.zeros(g, np.float32)
+            cols[f"{p.name}_scaled"] = np.zeros(g, np.float32)
+        tables.append(arrow_table(schema, cols))
     work = Path(tempfile.mkdtemp(prefix="fxbench-bench-pq-"))
 
     def write():
-        w = _ShardWriters(work / str(rng.integers(1 << 30)))
-        for _ in range(STAGE_CLIPS):
-            w.write(task.task, "train", _table(schema, cols))
-        w.close()
+        f = ShardFile(work / "shard.parquet", schema)
+        for t in tables:
+            f.write(t)
+        f.close()
 
     benchmark.pedantic(write, rounds=3, iterations=1)
     shutil.rmtree(work, ignore_errors=True)
     record(benchmark, unit="rows", per_round=n, limit="(stage)", task=name, stage="parquet")
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_stage_all_one_core(benchmark, name):
+    """Every stage of one shard (synth, cut, render, Mel, parquet) as a build's worker runs them: one process,
+    one torch thread. Twice this is what two cores can reach at best."""
+    import torch
+
+    from fxbench.dataset.build import _plan, split_budget
+    from fxbench.dataset.clips import assign_splits
+    from fxbench.dataset.shards import ShardMaker, storage_schemas
+
+    task = load_task(name)
+    src = open_source("synth", task, 0)
+    ids = sorted(src.recording_ids())
+    work = Path(tempfile.mkdtemp(prefix="fxbench-bench-job-"))
+    jobs = _plan(ids, assign_splits(ids, task.splits, 0, key=src.split_key), split_budget(task),
+                 task.dataset.clips_per_recording, work)["train"]
+    maker, schemas = ShardMaker(task, src), storage_schemas(task)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    made = []
+    try:
+        benchmark.pedantic(lambda: made.append(maker(jobs[len(made)], schemas)), rounds=3, iterations=1, warmup_rounds=0)
+    finally:
+        torch.set_num_threads(threads)
+        shutil.rmtree(work, ignore_errors=True)
+    rows = sum(n for r in made for _, n in r.clips) * len(task.grid_points()) / len(made)
+    record(benchmark, unit="rows", per_round=rows, limit="(stage)", task=name, stage="all_one_core")
 
 
 def test_naive_pipeline(benchmark):

@@ -124,8 +124,8 @@ def test_leaderboard_1000_records(benchmark, tmp_path):
 
 
 def test_delay_build_peak_memory(benchmark, tmp_path):
-    """Peak RSS of building the default delay and bitcrush datasets: the main process (it writes the shards)
-    and the largest worker (it renders); streamed, so not proportional to the dataset's size."""
+    """Peak RSS of building the default delay and bitcrush datasets: the main process (it plans and keeps
+    shards) and the largest worker (it renders and writes them); streamed, so not proportional to size."""
     code = ("import resource, sys; from pathlib import Path; from fxbench.task import load_task; "
             "from fxbench.sources import open_source; from fxbench.dataset.build import build_dataset; "
             "t = load_task(sys.argv[1]); build_dataset(t, open_source('synth', t, 0), 0, Path(sys.argv[2]), "

@@ -52,8 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", required=True, help="dataset folder to write (replaced atomically if it exists)")
     b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
     b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
-    b.add_argument("--workers", type=int, default=None, help="processes that render in parallel (default: "
-                   "$FXBENCH_WORKERS, else every core for 64+ clips); the output is the same for any number")
+    b.add_argument("--workers", type=int, default=None, help="processes that render and write shards in "
+                   "parallel (default: $FXBENCH_WORKERS, else every core for 32+ clips); the output is the same for "
+                   "any number")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     ver = dsub.add_parser("verify", help="recompute every shard's checksum against the manifest")
     ver.add_argument("dir", help="dataset folder")

@@ -14,13 +14,11 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 import fxbench
 from fxbench.checksums import sha256_file, sha256_json
 from fxbench.dataset.clips import SPLITS, ClipPolicy, assign_splits
+from fxbench.dataset.shards import SHARD_CLIPS, ShardJob, ShardResult, truncate
 from fxbench.errors import FxbenchError
 from fxbench.progress import progress_bar
 from fxbench.sources.base import Source
@@ -43,89 +41,6 @@ def fingerprint_ok(manifest: dict) -> bool:
     blob = {"format": manifest.get("format_version"), "task": manifest.get("task_definition"),
             "source": manifest.get("source"), "seed": manifest.get("seed"), "clips": manifest.get("clip_policy")}
     return manifest.get("task_definition") is None or sha256_json(blob) == manifest.get("fingerprint")
-
-
-def _features(task: TaskConfig):
-    import datasets as hf
-
-    shape = (task.features.n_mels, task.n_frames)
-    cols = {"id": hf.Value("string"), "split": hf.Value("string"), "recording_id": hf.Value("string"),
-            "clip_id": hf.Value("string"), "grid_index": hf.Value("int32")}
-    for p in task.parameters:
-        cols[p.name] = hf.Value("float32")
-        cols[f"{p.name}_scaled"] = hf.Value("float32")
-    cols["mel"] = hf.Array2D(shape, "float16")
-    cols["audio"] = hf.List(hf.Value("int16"))
-    task_features = hf.Features(cols)
-    dry_features = hf.Features({"clip_id": hf.Value("string"), "split": hf.Value("string"),
-                                "recording_id": hf.Value("string"),
-                                "clip_index": hf.Value("int32"), "start_sample": hf.Value("int64"),
-                                "mel": hf.Array2D(shape, "float16"), "audio": hf.List(hf.Value("int16")),
-                                "meta": hf.Value("string")})
-    return task_features, dry_features
-
-
-def _list_array(values: np.ndarray):
-    """(rows, ...) numpy -> nested arrow lists without a Python loop."""
-    import pyarrow as pa
-
-    arr = pa.array(values.reshape(-1))
-    for size in reversed(values.shape[1:]):
-        n = arr.__len__() // size
-        arr = pa.ListArray.from_arrays(pa.array(np.arange(0, (n + 1) * size, size, dtype=np.int32)), arr)
-    return arr
-
-
-def _table(schema, columns: dict[str, Any]):
-    import pyarrow as pa
-
-    arrays = []
-    for field in schema:
-        value = columns[field.name]
-        if isinstance(field.type, pa.ExtensionType):
-            arrays.append(pa.ExtensionArray.from_storage(field.type, _list_array(value)))
-        elif isinstance(value, np.ndarray) and value.ndim > 1:
-            arrays.append(_list_array(value))
-        else:
-            arrays.append(pa.array(value, type=field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-class _ShardWriters:
-    """One parquet file per (config, split), opened on first write.
-
-    On close each file is renamed to ``<config>/<split>-<sha256[:16]>.parquet`` and the card lists
-    those names: `datasets` keys its cache by the card's file names, so content-named shards mean
-    a folder rebuilt in place with other data is never served from a stale cache.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.writers: dict[tuple[str, str], Any] = {}
-
-    def write(self, config: str, split: str, table) -> None:
-        import pyarrow.parquet as pq
-
-        key = (config, split)
-        if key not in self.writers:
-            (self.root / config).mkdir(parents=True, exist_ok=True)
-            self.writers[key] = pq.ParquetWriter(self._partial(key), table.schema, compression="snappy")
-        self.writers[key].write_table(table)
-
-    def _partial(self, key: tuple[str, str]) -> Path:
-        return self.root / key[0] / f"{key[1]}.parquet.partial"
-
-    def close(self) -> dict[str, str]:
-        """Close every file; return {relative path: sha256} of the content-named shards."""
-        for w in self.writers.values():
-            w.close()
-        files = {}
-        for key in sorted(self.writers):
-            digest = sha256_file(self._partial(key))
-            rel = f"{key[0]}/{key[1]}-{digest[:16]}.parquet"
-            os.rename(self._partial(key), self.root / rel)
-            files[rel] = digest
-        return files
 
 
 def build_dataset(task: TaskConfig, source: Source, seed: int, out_dir: Path, progress: bool = True,
@@ -164,10 +79,26 @@ def split_budget(task: TaskConfig) -> dict[str, int]:
     return {"train": n - test - validation, "validation": validation, "test": test}
 
 
+def _plan(rec_ids: list[str], split_of: dict[str, str], budget: dict[str, int], per_recording: int,
+          work: Path) -> dict[str, list[ShardJob]]:
+    """Each split's recordings, in id order, cut into groups: one job (and shard) each.
+
+    A group holds SHARD_CLIPS clips' worth of recordings, or just enough for the split's whole budget when
+    that is smaller (a 6-clip test split is not rendered 16 clips at a time)."""
+    order = {rid: i for i, rid in enumerate(rec_ids)}
+    jobs: dict[str, list[ShardJob]] = {}
+    for split in SPLITS:
+        size = max(1, -(-min(SHARD_CLIPS, budget[split]) // per_recording))
+        mine = [r for r in rec_ids if split_of.get(r) == split]
+        jobs[split] = [ShardJob(split, k, order[mine[i]], tuple(mine[i:i + size]), size * per_recording,
+                                str(work)) for k, i in enumerate(range(0, len(mine), size))]
+    return jobs
+
+
 def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progress: bool,
                 workers: int | None) -> dict:
     from fxbench.dataset.card import write_card
-    from fxbench.dataset.workers import ClipMaker
+    from fxbench.dataset.workers import shard_pool
 
     started = time.perf_counter()
     policy = ClipPolicy.for_task(task)
@@ -185,57 +116,74 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     split_of = fixed() if callable(fixed) else assign_splits(rec_ids, task.splits, seed,
                                                              key=getattr(source, "split_key", None))
     budget = split_budget(task)
-    task_features, dry_features = _features(task)
-    task_schema, dry_schema = task_features.arrow_schema, dry_features.arrow_schema
-    points = task.grid_points()
-    g = len(points)
-    constant = {p.name: np.array([pt[p.name] for pt in points], dtype=np.float32) for p in task.parameters}
+    g = len(task.grid_points())
 
     root.mkdir(parents=True)
-    writers = _ShardWriters(root)
+    work = root / ".work"
+    jobs = _plan(sorted(rec_ids), split_of, budget, policy.clips_per_recording, work)
     files: dict[str, str] = {}
     stats = {s: {"rows": 0, "clips": 0, "recordings": 0} for s in SPLITS}
-    n_clips = 0
+    cursor = {s: 0 for s in SPLITS}
+    in_flight = {s: 0 for s in SPLITS}  # the most clips the split's running jobs can give
 
-    def wanted(rid: str) -> bool:
-        split = split_of.get(rid)
-        return split is not None and stats[split]["clips"] < budget[split]
+    def next_job() -> ShardJob | None:
+        """The earliest job whose split may still need it, counting running jobs as full."""
+        open_ = [s for s in SPLITS if cursor[s] < len(jobs[s])
+                 and stats[s]["clips"] + in_flight[s] < budget[s]]
+        if not open_:
+            return None
+        split = min(open_, key=lambda s: jobs[s][cursor[s]].order)
+        job = jobs[split][cursor[split]]
+        cursor[split] += 1
+        in_flight[split] += job.most_clips
+        return job
 
-    try:
-        with progress_bar(f"build {task.task}", total=task.dataset.clips, enabled=progress) as advance, \
-                ClipMaker.pool(task, source, workers) as process:
-            for rid, rec_meta, made in process(sorted(rec_ids), wanted):
-                if n_clips >= task.dataset.clips:
+    def keep(result: ShardResult) -> None:
+        """Take the result's clips up to its split's budget; its shards become dataset files."""
+        split = result.job.split
+        in_flight[split] -= result.job.most_clips
+        room = budget[split] - stats[split]["clips"]
+        took = 0
+        for _, n in result.clips:
+            take = min(n, room - took)
+            if take > 0:
+                stats[split]["recordings"] += 1
+                took += take
+        for config, path, per_clip in ((task.task, result.task_file, g), (DRY_CONFIG, result.dry_file, 1)):
+            if path is None:
+                continue
+            if took == 0:
+                os.unlink(path)
+                continue
+            if took < sum(n for _, n in result.clips):
+                truncate(Path(path), took * per_clip, per_clip)
+            digest = sha256_file(Path(path))
+            rel = f"{config}/{split}-{result.job.index:05d}-{digest[:16]}.parquet"
+            (root / config).mkdir(exist_ok=True)
+            os.rename(path, root / rel)
+            files[rel] = digest
+        stats[split]["clips"] += took
+        stats[split]["rows"] += took * g
+
+    from collections import deque
+
+    with progress_bar(f"build {task.task}", total=task.dataset.clips, enabled=progress) as advance, \
+            shard_pool(task, source, workers) as (submit, depth):
+        queue: deque = deque()
+        while True:
+            while len(queue) < depth:
+                job = next_job()
+                if job is None:
                     break
-                if not wanted(rid):
-                    continue
-                split = split_of[rid]
-                took = 0
-                for clip, renders, mel, dry_mel in made:
-                    if stats[split]["clips"] >= budget[split]:
-                        break
-                    cols: dict[str, Any] = {
-                        "id": [f"{clip.clip_id}-g{i:03d}" for i in range(g)], "split": [split] * g,
-                        "recording_id": [rid] * g, "clip_id": [clip.clip_id] * g,
-                        "grid_index": np.arange(g, dtype=np.int32), "mel": mel, "audio": renders}
-                    for p in task.parameters:
-                        cols[p.name] = constant[p.name]
-                        cols[f"{p.name}_scaled"] = p.scale(constant[p.name]).astype(np.float32)
-                    writers.write(task.task, split, _table(task_schema, cols))
-                    writers.write(DRY_CONFIG, split, _table(dry_schema, {
-                        "clip_id": [clip.clip_id], "split": [split], "recording_id": [rid],
-                        "clip_index": [clip.index],
-                        "start_sample": [clip.start], "mel": dry_mel[None], "audio": clip.pcm[None],
-                        "meta": [json.dumps(rec_meta, sort_keys=True, default=str)]}))
-                    stats[split]["rows"] += g
-                    stats[split]["clips"] += 1
-                    took += 1
-                    n_clips += 1
-                    advance(1, info=f"{n_clips * g} rows")
-                if took:
-                    stats[split]["recordings"] += 1
-    finally:
-        files = writers.close()
+                queue.append(submit(job))
+            if not queue:
+                break
+            before = sum(s["clips"] for s in stats.values())
+            keep(queue.popleft().result())
+            n_clips = sum(s["clips"] for s in stats.values())
+            advance(n_clips - before, info=f"{n_clips * g} rows")
+    shutil.rmtree(work, ignore_errors=True)
+    n_clips = sum(s["clips"] for s in stats.values())
     empty = [s for s in SPLITS if stats[s]["rows"] == 0]
     if empty:
         raise FxbenchError(f"split {empty[0]!r} got no clips (the source gave {n_clips} usable clips in all); "
@@ -245,7 +193,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
         "fingerprint": fingerprint(task, source, seed),
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
         "task_definition": task.to_dict(), "source": source.spec(), "seed": seed, "clip_policy": policy.to_dict(),
-        "grid_size": len(points), "splits": stats, "files": files,
+        "grid_size": g, "splits": stats, "files": files,
         "build_seconds": round(time.perf_counter() - started, 3),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -21,6 +21,7 @@ import fxbench
 from fxbench.checksums import sha256_file
 from fxbench.dataset.build import DRY_CONFIG, FORMAT_VERSION, MANIFEST, _swap_in, build_dataset
 from fxbench.dataset.clips import SPLITS
+from fxbench.dataset.shards import ShardFile
 from fxbench.errors import FxbenchError
 from fxbench.task import TaskConfig
 
@@ -61,7 +62,10 @@ def _merge_dry(parts: list[Path], root: Path) -> tuple[dict[str, str], dict[str,
         merged = pa.concat_tables(tables)
         merged = merged.take(pc.sort_indices(merged, sort_keys=[("clip_id", "ascending")]))
         tmp = root / DRY_CONFIG / f"{split}.parquet.partial"
-        pq.write_table(merged, tmp, compression="snappy")
+        out = ShardFile(tmp, merged.schema)
+        for start in range(merged.num_rows):
+            out.write(merged.slice(start, 1))  # a row group per clip, as a single-task build writes them
+        out.close()
         digest = sha256_file(tmp)
         rel = f"{DRY_CONFIG}/{split}-{digest[:16]}.parquet"
         os.rename(tmp, root / rel)

@@ -12,12 +12,8 @@ from fxbench.task import TaskConfig
 def _configs(task: TaskConfig, manifest: dict) -> list[dict]:
     from fxbench.dataset.build import DRY_CONFIG
 
-    out = []
-    for config in (task.task, DRY_CONFIG):
-        files = [{"split": s, "path": rel} for s in SPLITS for rel in sorted(manifest["files"])
-                 if rel.startswith(f"{config}/{s}-")]
-        out.append({"config_name": config, "data_files": files})
-    return out
+    return [{"config_name": config, "data_files": _files_of(config, manifest["files"])}
+            for config in (task.task, DRY_CONFIG)]
 
 
 #: Licence of the source audio, which the rendered data inherits. A folder of the user's own
@@ -26,9 +22,10 @@ LICENCES = {"synth": "mit", "guitarset": "cc-by-4.0"}
 
 
 def _dataset_info(task: TaskConfig, manifest: dict) -> list[dict]:
-    from fxbench.dataset.build import DRY_CONFIG, _features
+    from fxbench.dataset.build import DRY_CONFIG
+    from fxbench.dataset.shards import features_of
 
-    task_features, dry_features = _features(task)
+    task_features, dry_features = features_of(task)
     splits = manifest["splits"]
     info = []
     for config, features, key in ((task.task, task_features, "rows"), (DRY_CONFIG, dry_features, "clips")):
@@ -38,7 +35,9 @@ def _dataset_info(task: TaskConfig, manifest: dict) -> list[dict]:
 
 
 def _files_of(config: str, files: dict) -> list[dict]:
-    return [{"split": s, "path": rel} for s in SPLITS for rel in sorted(files) if rel.startswith(f"{config}/{s}-")]
+    """Each split's shards in name order, which is recording order (`<split>-<group>-<sha>.parquet`)."""
+    return [{"split": s, "path": [rel for rel in sorted(files) if rel.startswith(f"{config}/{s}-")]}
+            for s in SPLITS if any(rel.startswith(f"{config}/{s}-") for rel in files)]
 
 
 def _task_section(task: TaskConfig, manifest: dict, level: str = "##") -> str:
@@ -126,16 +125,17 @@ dry = datasets.load_dataset("path/to/this/folder", "dry")           # the dry cl
 
 def write_multi_card(root: Path, tasks: list[TaskConfig], manifest: dict) -> None:
     """The card of a several-task repository: one config per task plus the shared `dry` config."""
-    from fxbench.dataset.build import DRY_CONFIG, _features
+    from fxbench.dataset.build import DRY_CONFIG
+    from fxbench.dataset.shards import features_of
 
     per_task = manifest["tasks"]
     source_name = manifest["source"]
     configs = [{"config_name": t.task, "data_files": _files_of(t.task, manifest["files"])} for t in tasks]
     configs.append({"config_name": DRY_CONFIG, "data_files": _files_of(DRY_CONFIG, manifest["files"])})
-    info = [{"config_name": t.task, "features": _features(t)[0]._to_yaml_list(),
+    info = [{"config_name": t.task, "features": features_of(t)[0]._to_yaml_list(),
              "splits": [{"name": s, "num_examples": per_task[t.task]["splits"][s]["rows"]} for s in SPLITS]}
             for t in tasks]
-    info.append({"config_name": DRY_CONFIG, "features": _features(tasks[0])[1]._to_yaml_list(),
+    info.append({"config_name": DRY_CONFIG, "features": features_of(tasks[0])[1]._to_yaml_list(),
                  "splits": [{"name": s, "num_examples": manifest["dry_clips"][s]} for s in SPLITS]})
     header = {
         "configs": configs, "dataset_info": info, "pretty_name": "fxbench",

@@ -1,8 +1,8 @@
-"""Recording -> processed clips (dry cut, renders, Mel), in this process or in a pool of workers.
+"""Recording -> processed clips (dry cut, renders, Mel); groups of recordings -> shards, in a pool of workers.
 
-The build loop consumes results strictly in recording order and decides there which clips to keep, so
-the dataset is byte-for-byte the same for any number of workers; workers only compute ahead. Each worker
-holds its own plugins and Mel filterbank and uses one torch thread (the cores go to the workers).
+The build consumes shard results strictly in each split's order and decides there which clips to keep, so
+the dataset is byte-for-byte the same for any number of workers; workers only compute (and write) ahead.
+Each worker holds its own plugins and Mel filterbank and uses one torch thread (the cores go to the workers).
 """
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from fxbench.dataset.clips import Clip, ClipPolicy, cut_clips
+from fxbench.dataset.shards import ShardJob
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Source
 from fxbench.task import TaskConfig
 
-MIN_CLIPS_FOR_WORKERS = 64  # below this, starting processes costs more than it saves
+MIN_CLIPS_FOR_WORKERS = 32  # below this, starting processes (about 3 s) costs more than it saves
 Made = tuple[Clip, np.ndarray, np.ndarray, np.ndarray]  # clip, renders (int16), mel (f16), dry mel (f16)
 
 
@@ -63,55 +64,62 @@ class ClipMaker:
             made.append((clip, renders, mel, dry_mel))
         return rid, rec.meta, made
 
-    @classmethod
-    @contextmanager
-    def pool(cls, task: TaskConfig, source: Source, workers: int | None = None
-             ) -> Iterator[Callable[[list[str], Callable[[str], bool]], Iterator[tuple[str, dict, list[Made]]]]]:
-        """A function (ids in order, still-wanted test) -> results in that order, skipping unwanted ids."""
-        n = default_workers(task) if workers is None else workers
-        if n <= 1:
-            maker = cls(task, source)
-            yield lambda ids, wanted: (maker(rid) for rid in ids if wanted(rid))
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
-        # spawn, not fork: a forked child of a process that already ran torch's OpenMP threads can hang
-        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-                                 initargs=(task, source)) as executor:
-            yield lambda ids, wanted: _ahead(executor, ids, wanted, 2 * n)
+class _Done:
+    """An already computed result, with a future's ``result()``: the one-process path."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
 
 
-_MAKER: ClipMaker | None = None
+@contextmanager
+def shard_pool(task: TaskConfig, source: Source, workers: int | None = None
+               ) -> Iterator[tuple[Callable[[ShardJob], Any], int]]:
+    """(submit: job -> future of its ShardResult, how many jobs to keep in flight)."""
+    from fxbench.dataset.shards import ShardMaker, storage_schemas
+
+    n = default_workers(task) if workers is None else workers
+    if n <= 1:
+        maker, schemas = ShardMaker(task, source), storage_schemas(task)
+        yield (lambda job: _Done(maker(job, schemas))), 1
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: a forked child of a process that already ran torch's OpenMP threads can hang
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                             initargs=(task, source)) as executor:
+        try:
+            for _ in range(n):  # start every worker now: they import torch while `datasets` loads here
+                executor.submit(int)
+            schemas = storage_schemas(task)
+            yield (lambda job: executor.submit(_make, job, schemas)), 2 * n
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+_MAKER: Any = None
 
 
 def _init(task: TaskConfig, source: Source) -> None:
+    import atexit
+
     import torch
+
+    from fxbench.dataset.shards import ShardMaker
 
     global _MAKER
     torch.set_num_threads(1)
-    _MAKER = ClipMaker(task, source)
+    _MAKER = ShardMaker(task, source)
+    # A worker's shards are closed and its results sent before it is told to stop; skipping the
+    # interpreter's teardown (about 1 s for torch) lets the build finish that much sooner. Registered
+    # last, so it runs first.
+    atexit.register(os._exit, 0)
 
 
-def _make(rid: str) -> tuple[str, dict, list[Made]]:
+def _make(job: ShardJob, schemas: tuple[Any, Any]) -> Any:
     assert _MAKER is not None
-    return _MAKER(rid)
-
-
-def _ahead(executor: Any, ids: list[str], wanted: Callable[[str], bool], depth: int
-           ) -> Iterator[tuple[str, dict, list[Made]]]:
-    """Keep ``depth`` wanted ids in flight; yield results in id order. ``wanted`` is re-asked at submit time,
-    so once a split is full its remaining recordings are not computed."""
-    from collections import deque
-
-    queue: deque = deque()
-    it = iter(ids)
-    while True:
-        while len(queue) < depth:
-            rid = next((r for r in it if wanted(r)), None)
-            if rid is None:
-                break
-            queue.append(executor.submit(_make, rid))
-        if not queue:
-            return
-        yield queue.popleft().result()
+    return _MAKER(job, schemas)

@@ -105,10 +105,10 @@ def render(data: dict) -> str:
     mem = benches.get("test_delay_build_peak_memory")
     if mem:
         i = mem["extra_info"]
-        lines.append(f"- **peak memory** (main process + every worker at its peak): delay build "
-                     f"{i['peak_mib_delay']:,.0f} MiB (2,800 rows; main {i.get('main_mib_delay', 0):,.0f}, each worker "
-                     f"{i.get('worker_mib_delay', 0):,.0f}), bitcrush build {i['peak_mib_bitcrush']:,.0f} MiB (1,020 rows) "
-                     f"(limit ≤ 2,048 MiB, not proportional).")
+        lines.append(f"- **peak memory** (Pss of every process of the build at one moment, sampled): delay build "
+                     f"{i['peak_mib_delay']:,.0f} MiB (2,800 rows; {i.get('processes_delay', '?')} processes; main "
+                     f"{i.get('main_mib_delay', 0):,.0f}, largest other {i.get('worker_mib_delay', 0):,.0f}), bitcrush "
+                     f"build {i['peak_mib_bitcrush']:,.0f} MiB (1,020 rows) (limit ≤ 2,048 MiB, not proportional).")
     train = sorted(n for n in benches if n.startswith("test_training_throughput"))
     if train:
         lines.append("- **training throughput (CPU unless CUDA)**: " + ", ".join(

@@ -124,28 +124,20 @@ def test_leaderboard_1000_records(benchmark, tmp_path):
 
 
 def test_delay_build_peak_memory(benchmark, tmp_path):
-    """Peak RSS of building the default delay and bitcrush datasets: the main process (it plans and keeps
-    shards) and the largest worker (it renders and writes them); streamed, so not proportional to size."""
-    code = ("import resource, sys; from pathlib import Path; from fxbench.task import load_task; "
-            "from fxbench.sources import open_source; from fxbench.dataset.build import build_dataset; "
-            "t = load_task(sys.argv[1]); build_dataset(t, open_source('synth', t, 0), 0, Path(sys.argv[2]), "
-            "progress=False); hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
-            "print(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    # The main process's peak is VmHWM, which starts afresh at exec: ru_maxrss would carry over the peak of
-    # the process it was forked from (this pytest process, gigabytes after the training benchmarks).
+    """Peak memory of building the default delay and bitcrush datasets, every process of the build at one
+    moment (main, fork server, workers; see peak_build.py); streamed, so not proportional to size."""
+    script = Path(__file__).with_name("peak_build.py")
     peaks = {}
 
     def build():
         for name in ("bitcrush", "delay"):
-            out = subprocess.run([sys.executable, "-c", code, name, str(tmp_path / name)], check=True,
+            out = subprocess.run([sys.executable, str(script), name, str(tmp_path / name)], check=True,
                                  capture_output=True, text=True, env=_env(tmp_path / "cache"))
-            main, worker = (int(v) / 1024 for v in out.stdout.strip().splitlines()[-1].split())  # KiB -> MiB
-            peaks[name] = (main, worker)
+            peaks[name] = json.loads(out.stdout.strip().splitlines()[-1])
             shutil.rmtree(tmp_path / name, ignore_errors=True)
 
     benchmark.pedantic(build, rounds=1, iterations=1)
-    workers = os.cpu_count() or 1
     record(benchmark, unit="builds", per_round=2, limit="delay peak ≤ 2048 MiB, not proportional to size",
-           peak_mib_delay=round(peaks["delay"][0] + workers * peaks["delay"][1], 1),
-           peak_mib_bitcrush=round(peaks["bitcrush"][0] + workers * peaks["bitcrush"][1], 1),
-           main_mib_delay=round(peaks["delay"][0], 1), worker_mib_delay=round(peaks["delay"][1], 1))
+           peak_mib_delay=peaks["delay"]["total"], peak_mib_bitcrush=peaks["bitcrush"]["total"],
+           main_mib_delay=peaks["delay"]["main"], worker_mib_delay=peaks["delay"]["largest_other"],
+           processes_delay=peaks["delay"]["processes"])

@@ -18,7 +18,7 @@ from fxbench.errors import FxbenchError
 from fxbench.sources.base import Source
 from fxbench.task import TaskConfig
 
-WORKER_IMPORTS = ["torch", "torchaudio", "pedalboard", "fxbench.features", "fxbench.render",
+WORKER_IMPORTS = ["fxbench.dataset.forkserver_quiet", "torch", "torchaudio", "pedalboard", "fxbench.features", "fxbench.render",
                   "fxbench.dataset.shards", "fxbench.dataset.workers", "fxbench.sources"]
 MIN_CLIPS_FOR_WORKERS = 32  # below this, starting processes (about 3 s) costs more than it saves
 Made = tuple[Clip, np.ndarray, np.ndarray, np.ndarray]  # clip, renders (int16), mel (f16), dry mel (f16)
@@ -111,12 +111,14 @@ _MAKER: Any = None
 
 def _init(task: TaskConfig, source: Source) -> None:
     import atexit
+    import signal
 
     import torch
 
     from fxbench.dataset.shards import ShardMaker
 
     global _MAKER
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # the fork server ignores it (forkserver_quiet)
     torch.set_num_threads(1)
     _MAKER = ShardMaker(task, source)
     # A worker's shards are closed and its results sent before it is told to stop; skipping the

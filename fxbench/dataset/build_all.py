@@ -64,7 +64,7 @@ def _merge_dry(parts: list[Path], root: Path) -> tuple[dict[str, str], dict[str,
         tmp = root / DRY_CONFIG / f"{split}.parquet.partial"
         out = ShardFile(tmp, merged.schema)
         for start in range(merged.num_rows):
-            out.write(merged.slice(start, 1))  # a row group per clip, as a single-task build writes them
+            out.write(merged.slice(start, 1))  # clip by clip, grouped as a single-task build groups them
         out.close()
         digest = sha256_file(tmp)
         rel = f"{DRY_CONFIG}/{split}-{digest[:16]}.parquet"

@@ -17,6 +17,7 @@ import numpy as np
 from fxbench.task import TaskConfig
 
 SHARD_CLIPS = 16  # clips per shard (a delay shard is about 7 MB)
+ROW_GROUP_ROWS = 64  # rows buffered before a row group is written
 BIG_COLUMNS = ("mel", "audio")
 
 
@@ -102,7 +103,11 @@ def arrow_table(schema, columns: dict[str, Any]):
 
 
 class ShardFile:
-    """One parquet file written a clip (one row group) at a time."""
+    """One parquet file, written in row groups of at least ROW_GROUP_ROWS rows (whole clips).
+
+    Per-row-group costs dominate small groups: writing a delay clip's 8 rows as its own group costs about a
+    third more per row than 64 rows at once. The grouping depends only on the rows written, so the bytes do
+    not depend on who writes them."""
 
     def __init__(self, path: Path, schema) -> None:
         import pyarrow.parquet as pq
@@ -110,24 +115,36 @@ class ShardFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.rows = path, 0
         self._writer = pq.ParquetWriter(path, schema, **writer_options(schema))
+        self._pending: list = []
 
     def write(self, table) -> None:
-        self._writer.write_table(table)
+        self._pending.append(table)
         self.rows += table.num_rows
+        if sum(t.num_rows for t in self._pending) >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self._pending:
+            table = pa.concat_tables(self._pending)
+            self._writer.write_table(table, row_group_size=table.num_rows)
+            self._pending = []
 
     def close(self) -> None:
+        self._flush()
         self._writer.close()
 
 
-def truncate(path: Path, rows: int, group: int) -> None:
-    """Keep the first ``rows`` rows of a shard, rewritten in row groups of ``group`` rows as first written."""
+def truncate(path: Path, rows: int, per_clip: int) -> None:
+    """Keep the first ``rows`` rows of a shard, rewritten clip by clip (so grouped as a fresh write would be)."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path).slice(0, rows)
     tmp = path.with_name(path.name + ".cut")
     out = ShardFile(tmp, table.schema)
-    for start in range(0, rows, group):
-        out.write(table.slice(start, group))
+    for start in range(0, rows, per_clip):
+        out.write(table.slice(start, per_clip))
     out.close()
     tmp.replace(path)
 

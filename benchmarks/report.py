@@ -68,7 +68,8 @@ def render(data: dict) -> str:
             stages["synth"] = _rate(synth)[0] / t.clip_seconds * len(t.grid_points())
         slowest = min(stages, key=stages.get) if stages else None
         xrt = rate * b["extra_info"]["audio_seconds"] / b["extra_info"]["per_round"]
-        parts = [f"**{task}**: build {rate:,.0f} rows/s ({xrt:,.0f}x real time in rendered audio)"]
+        parts = [f"**{task}**: `fxbench data build` (a fresh process, start-up included) {rate:,.0f} rows/s "
+                 f"({xrt:,.0f}x real time in rendered audio)"]
         if slowest:
             parts.append(f"slowest stage alone: {slowest} at {stages[slowest]:,.0f} rows/s (build is "
                          f"{stages[slowest] / rate:.2f}x slower than it)")
@@ -79,7 +80,8 @@ def render(data: dict) -> str:
             parts.append(f"every stage of a shard on one core: {one:,.0f} rows/s, so two cores reach at most "
                          f"{2 * one:,.0f} (the build gets {rate / (2 * one):.0%} of that)")
         if naive and task == "bitcrush":
-            parts.append(f"speed-up over the naive pipeline: {rate / _rate(naive)[0]:.1f}x")
+            parts.append(f"speed-up over the naive pipeline (also a fresh process, same rows): "
+                         f"{rate / _rate(naive)[0]:.1f}x")
         lines.append("- " + "; ".join(parts) + ".")
     synth = benches.get("test_stage_synth")
     if synth:

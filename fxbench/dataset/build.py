@@ -12,6 +12,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -164,8 +165,6 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
             files[rel] = digest
         stats[split]["clips"] += took
         stats[split]["rows"] += took * g
-
-    from collections import deque
 
     with progress_bar(f"build {task.task}", total=task.dataset.clips, enabled=progress) as advance, \
             shard_pool(task, source, workers) as (submit, depth):

@@ -7,12 +7,21 @@ default test command (testpaths = tests): these take minutes and measure the mac
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="fxbench-bench-hf-"))
-os.environ.setdefault("FXBENCH_CACHE", tempfile.mkdtemp(prefix="fxbench-bench-cache-"))
+MADE = []  # the caches made here (not the caller's own), removed when the session ends
+for var, prefix in (("HF_DATASETS_CACHE", "fxbench-bench-hf-"), ("FXBENCH_CACHE", "fxbench-bench-cache-")):
+    if var not in os.environ:
+        os.environ[var] = tempfile.mkdtemp(prefix=prefix)
+        MADE.append(os.environ[var])
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    for d in MADE:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def record(benchmark, *, unit: str, per_round: float, limit: str, **extra) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 # datasets reads its cache location at import time, so set it before anything imports datasets
-os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="fxbench-tests-hf-")
+HF_CACHE = tempfile.mkdtemp(prefix="fxbench-tests-hf-")
+os.environ["HF_DATASETS_CACHE"] = HF_CACHE
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The datasets cache holds a copy of every dataset the tests load (about 400 MB a run): remove it."""
+    shutil.rmtree(HF_CACHE, ignore_errors=True)
 
 SMALL_BITCRUSH = """\
 task: small_bitcrush

@@ -139,8 +139,10 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
         in_flight[split] += job.most_clips
         return job
 
-    def keep(result: ShardResult) -> None:
-        """Take the result's clips up to its split's budget; its shards become dataset files."""
+    def keep(result: ShardResult) -> int:
+        """Take the result's clips up to its split's budget; its shards become dataset files, named by
+        content (`datasets` keys its cache by the card's file names, so a folder rebuilt in place with other
+        data is never served stale). Returns the clips taken."""
         split = result.job.split
         in_flight[split] -= result.job.most_clips
         room = budget[split] - stats[split]["clips"]
@@ -150,13 +152,14 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
             if take > 0:
                 stats[split]["recordings"] += 1
                 took += take
+        cut = took < sum(n for _, n in result.clips)
         for config, path, per_clip in ((task.task, result.task_file, g), (DRY_CONFIG, result.dry_file, 1)):
             if path is None:
                 continue
             if took == 0:
                 os.unlink(path)
                 continue
-            if took < sum(n for _, n in result.clips):
+            if cut:
                 truncate(Path(path), took * per_clip, per_clip)
             digest = sha256_file(Path(path))
             rel = f"{config}/{split}-{result.job.index:05d}-{digest[:16]}.parquet"
@@ -165,6 +168,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
             files[rel] = digest
         stats[split]["clips"] += took
         stats[split]["rows"] += took * g
+        return took
 
     with progress_bar(f"build {task.task}", total=task.dataset.clips, enabled=progress) as advance, \
             shard_pool(task, source, workers) as (submit, depth):
@@ -177,10 +181,8 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                 queue.append(submit(job))
             if not queue:
                 break
-            before = sum(s["clips"] for s in stats.values())
-            keep(queue.popleft().result())
-            n_clips = sum(s["clips"] for s in stats.values())
-            advance(n_clips - before, info=f"{n_clips * g} rows")
+            took = keep(queue.popleft().result())
+            advance(took, info=f"{sum(s['rows'] for s in stats.values())} rows")
     shutil.rmtree(work, ignore_errors=True)
     n_clips = sum(s["clips"] for s in stats.values())
     empty = [s for s in SPLITS if stats[s]["rows"] == 0]

@@ -78,11 +78,12 @@ def assign_splits(recording_ids: list[str], spec: SplitSpec, seed: int,
     """Recording -> split, decided for each recording independently of how many others there are.
 
     Ids, sorted (by ``key`` when the source gives one: the synth source's recording number), are taken in
-    blocks (10 for 80/10/10); within block k a permutation seeded by (seed, k) gives each slot its split, so 8 train, 1 validation and 1 test recording per full block. A recording's
-    split depends only on its rank and the seed, so every task built from one source (with more or fewer
-    recordings) puts the same recording in the same split: dry clips can be shared across tasks. A source
-    too small to reach every split by this rule (under one block) gets the missing splits from its last
-    training recordings, so every split has at least one.
+    blocks (10 for 80/10/10); within block k a permutation seeded by (seed, k) gives each slot its split, so
+    8 train, 1 validation and 1 test recording per full block. A recording's split depends only on its rank
+    and the seed, so every task built from one source (with more or fewer recordings) puts the same
+    recording in the same split: dry clips can be shared across tasks. A source too small to reach every
+    split by this rule (under one block) gets the missing splits from its last training recordings, so
+    every split has at least one.
     """
     ids = sorted(recording_ids, key=key)
     n = len(ids)

@@ -182,11 +182,11 @@ class ShardMaker:
         self.clips = ClipMaker(task, source)
         points = task.grid_points()
         self.g = len(points)
-        values = {p.name: np.array([pt[p.name] for pt in points], dtype=np.float32) for p in task.parameters}
-        self.constant: dict[str, Any] = {"grid_index": np.arange(self.g, dtype=np.int32)}
+        self.constant: dict[str, Any] = {"grid_index": np.arange(self.g, dtype=np.int32)}  # the same every clip
         for p in task.parameters:
-            self.constant[p.name] = values[p.name]
-            self.constant[f"{p.name}_scaled"] = p.scale(values[p.name]).astype(np.float32)
+            values = np.array([pt[p.name] for pt in points], dtype=np.float32)
+            self.constant[p.name] = values
+            self.constant[f"{p.name}_scaled"] = p.scale(values).astype(np.float32)
 
     def __call__(self, job: ShardJob, schemas: tuple[Any, Any]) -> ShardResult:
         """``schemas``: storage_schemas(task), made by the caller (so a worker need not import `datasets`)."""

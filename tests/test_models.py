@@ -64,3 +64,30 @@ def test_cnn_beats_mean_on_a_small_bitcrush_set(small_splits, small_task):
     hp = cnn.hyperparameters()
     for key in ("epochs", "lr", "batch_size", "step_size", "gamma", "seed", "loss", "n_weights", "best_epoch"):
         assert key in hp
+
+
+def test_autocorr_pooling_peaks_at_the_repetition_lag():
+    """cnn-autocorr's time pooling must see a delay's repeat: onsets every 9 frames peak at lag 9, and the
+    correlation is linear (zero-padded), so the clip's end does not wrap onto its start."""
+    import torch
+
+    from fxbench.baselines.cnn_autocorr import autocorr_pool
+
+    h = torch.zeros(2, 3, 173)
+    h[0, :, 5::9] = 1.0
+    h[1, :, [2, 170]] = 1.0  # 168 frames apart, but 5 apart if the clip wrapped round
+    pooled = autocorr_pool(h, lags=32)
+    assert pooled.shape == (2, 3, 34)
+    ac = pooled[..., :32]
+    assert ac[0].argmax(dim=-1).tolist() == [8, 8, 8]  # index 8 is lag 9
+    assert ac[0, 0, 8] > 0.5 and ac[1].max() < 0.05
+    assert torch.allclose(pooled[0, :, 32], h[0].mean(dim=-1)) and (pooled[:, :, 33] == 1).all()
+
+
+def test_autocorr_cnn_predicts_within_range(small_splits, small_task):
+    model = create_model("cnn-autocorr", small_task, TrainConfig(epochs=1, progress=False))
+    model.fit(small_splits["train"], small_splits["validation"])
+    pred = model.predict(small_splits["test"].without_labels())
+    assert pred.shape == (len(small_splits["test"]), 1) and 0 <= pred.min() and pred.max() <= 1
+    hp = model.hyperparameters()
+    assert hp["output_bins"] == 64 and hp["lags"] == 32 and hp["n_weights"] > 0

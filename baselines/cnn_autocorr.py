@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fxbench.models import TrainConfig, register_model
+from fxbench.models import register_model
 from fxbench.models.torch_model import TorchRegressor
-from fxbench.task import TaskConfig
 
 LAGS = 32  # frames; 32 x 512 / 44,100 = 0.37 s, past the longest delay (0.25 s) with room for its echoes
 WIDTHS = (16, 32)
@@ -36,9 +35,9 @@ def autocorr_pool(h, lags: int = LAGS):
 
     mean = h.mean(dim=-1, keepdim=True)
     z = h - mean
-    n = z.shape[-1]
-    spec = torch.fft.rfft(z, n=2 * n)
-    ac = torch.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=2 * n)[..., 1:lags + 1]
+    size = 2 * max(z.shape[-1], lags)  # a clip shorter than the lags still yields every lag (as 0)
+    spec = torch.fft.rfft(z, n=size)
+    ac = torch.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=size)[..., 1:lags + 1]
     energy = (z * z).sum(dim=-1, keepdim=True) + 1e-5
     return torch.cat([ac / energy, mean, h.amax(dim=-1, keepdim=True)], dim=-1)
 
@@ -63,6 +62,7 @@ def build_cnn_autocorr(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidde
                 nn.AvgPool2d((2, 1)),                                  # 128 -> 64 mel bands
                 *block(2, WIDTHS[0], (3, 3), (2, 1), (1, 1)),          # -> 32 bands
                 *block(WIDTHS[0], WIDTHS[1], (4, 3), (4, 1), (0, 1)),  # -> 8 bands, every frame kept
+                nn.AdaptiveAvgPool2d((BANDS, None)),                   # 8 bands whatever n_mels is
             )
             n_feats = WIDTHS[1] * BANDS * (lags + 2)
             self.head = nn.Sequential(nn.Flatten(), nn.Linear(n_feats, hidden), nn.ReLU(inplace=True),
@@ -80,9 +80,6 @@ def build_cnn_autocorr(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidde
 @register_model("cnn-autocorr", "fxbench's CNN with autocorrelation pooling over time (not the paper's)")
 class AutocorrCNN(TorchRegressor):
     """Trained exactly like ``cnn``; only the network differs."""
-
-    def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
-        super().__init__(task, config)
 
     def build_network(self):
         return build_cnn_autocorr(self.n_outputs)

@@ -19,6 +19,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The datasets cache holds a copy of every dataset the tests load (about 400 MB a run): remove it."""
     shutil.rmtree(HF_CACHE, ignore_errors=True)
 
+
 SMALL_BITCRUSH = """\
 task: small_bitcrush
 version: 1

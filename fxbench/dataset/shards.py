@@ -116,11 +116,13 @@ class ShardFile:
         self.path, self.rows = path, 0
         self._writer = pq.ParquetWriter(path, schema, **writer_options(schema))
         self._pending: list = []
+        self._pending_rows = 0
 
     def write(self, table) -> None:
         self._pending.append(table)
         self.rows += table.num_rows
-        if sum(t.num_rows for t in self._pending) >= ROW_GROUP_ROWS:
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
             self._flush()
 
     def _flush(self) -> None:
@@ -129,7 +131,7 @@ class ShardFile:
         if self._pending:
             table = pa.concat_tables(self._pending)
             self._writer.write_table(table, row_group_size=table.num_rows)
-            self._pending = []
+            self._pending, self._pending_rows = [], 0
 
     def close(self) -> None:
         self._flush()

@@ -16,7 +16,7 @@ import pytest
 from conftest import record
 
 FXBENCH = [sys.executable, "-m", "fxbench"]
-BASELINES = ("cnn", "cnn-autocorr", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
+BASELINES = ("cnn", "cnn-meanmax", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
 
 
 def _env(cache: Path) -> dict:

@@ -11,7 +11,7 @@ from fxbench.runner import RunConfig, execute
 from fxbench.task import load_task
 
 TASKS = ("bitcrush", "samplerate", "delay", "limiter")
-TRAINED = ("cnn", "cnn-autocorr", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
+TRAINED = ("cnn", "cnn-meanmax", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
 RECONSTRUCTING = {"encdec": ["reconstruct", "head"], "unet": ["reconstruct", "head"],
                   "smp:unet-resnet18": ["joint"]}
 

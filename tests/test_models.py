@@ -67,11 +67,11 @@ def test_cnn_beats_mean_on_a_small_bitcrush_set(small_splits, small_task):
 
 
 def test_autocorr_pooling_peaks_at_the_repetition_lag():
-    """cnn-autocorr's time pooling must see a delay's repeat: onsets every 9 frames peak at lag 9, and the
+    """cnn's time pooling must see a delay's repeat: onsets every 9 frames peak at lag 9, and the
     correlation is linear (zero-padded), so the clip's end does not wrap onto its start."""
     import torch
 
-    from fxbench.baselines.cnn_autocorr import autocorr_pool
+    from fxbench.baselines.cnn import autocorr_pool
 
     h = torch.zeros(2, 3, 173)
     h[0, :, 5::9] = 1.0
@@ -84,10 +84,23 @@ def test_autocorr_pooling_peaks_at_the_repetition_lag():
     assert torch.allclose(pooled[0, :, 32], h[0].mean(dim=-1)) and (pooled[:, :, 33] == 1).all()
 
 
-def test_autocorr_cnn_predicts_within_range(small_splits, small_task):
-    model = create_model("cnn-autocorr", small_task, TrainConfig(epochs=1, progress=False))
+def test_cnn_predicts_within_range(small_splits, small_task):
+    model = create_model("cnn", small_task, TrainConfig(epochs=1, progress=False))
     model.fit(small_splits["train"], small_splits["validation"])
     pred = model.predict(small_splits["test"].without_labels())
     assert pred.shape == (len(small_splits["test"]), 1) and 0 <= pred.min() and pred.max() <= 1
     hp = model.hyperparameters()
     assert hp["output_bins"] == 64 and hp["lags"] == 32 and hp["n_weights"] > 0
+
+
+@pytest.mark.parametrize("shape", [(3, 1, 128, 173), (3, 1, 40, 20), (3, 1, 256, 7)])
+def test_cnn_takes_any_mel_count_and_clip_length(shape):
+    """8 bands and every lag whatever the input: the band pool is only skipped when it would do nothing."""
+    import torch
+
+    from fxbench.baselines.cnn import build_cnn
+
+    net = build_cnn(2).eval()
+    out = net(torch.rand(shape))
+    assert out.shape == (3, 2) and torch.isfinite(out).all()
+    assert (out > -0.25).all() and (out < 1.25).all()

@@ -61,9 +61,9 @@ def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 
             self.lags, self.n_outputs = lags, n_outputs
             self.register_buffer("values", torch.linspace(*BIN_RANGE, bins))
             self.features = nn.Sequential(
-                nn.AvgPool2d((2, 1)),                                  # 128 -> 64 mel bands
-                *block(2, WIDTHS[0], (3, 3), (2, 1), (1, 1)),          # -> 32 bands
-                *block(WIDTHS[0], WIDTHS[1], (4, 3), (4, 1), (0, 1)),  # -> 8 bands, every frame kept
+                nn.AvgPool2d((4, 1)),                                  # 128 -> 32 mel bands
+                *block(2, WIDTHS[0], (3, 3), (2, 1), (1, 1)),          # -> 16 bands
+                *block(WIDTHS[0], WIDTHS[1], (2, 3), (2, 1), (0, 1)),  # -> 8 bands, every frame kept
             )
             n_feats = WIDTHS[1] * BANDS * (lags + 2)
             self.head = nn.Sequential(nn.Flatten(), nn.Linear(n_feats, hidden), nn.ReLU(inplace=True),
@@ -90,7 +90,7 @@ class CNN(TorchRegressor):
         return build_cnn(self.n_outputs)
 
     def network_hyperparameters(self) -> dict[str, Any]:
-        return {"architecture": "input + onset map -> avgpool freq 2 -> conv3x3 s(2,1) -> conv4x3 s(4,1) "
+        return {"architecture": "input + onset map -> avgpool freq 4 -> conv3x3 s(2,1) -> conv2x3 s(2,1) "
                                 "(8 bands, full time) -> per band: autocorrelation at lags 1..32, mean, max "
                                 "-> fc 64 -> dropout 0.2 -> fc -> per parameter: softmax over 64 values in "
                                 "[-0.25, 1.25], expectation", "widths": list(WIDTHS), "lags": LAGS,

@@ -1,11 +1,12 @@
 """The paper's spectrogram encoder-decoder (figure 3), with or without U-Net skip connections.
 
-The encoder is the CNN baseline's downsampler (stride-2 3x3 convolutions, batch norm, ReLU); the
+The encoder is ``cnn-meanmax``'s downsampler (stride-2 3x3 convolutions, batch norm, ReLU); the
 decoder mirrors it with stride-2 transposed convolutions back to the input's size and a sigmoid
 (dry spectrograms are min-max scaled to [0, 1]). With ``skips`` every decoder level also sees the
 encoder level of the same size (the input itself at the top), merged by a 1x1 convolution: a U-Net.
-The feature vector is the bottleneck pooled like the CNN's (8 frequency bands, mean and max over
-time), so that the linear head of every model reads the same kind of summary.
+The feature vector is the bottleneck pooled like ``cnn-meanmax``'s (8 frequency bands, mean and max
+over time), so that the linear head of every model reads the same kind of summary. (A U-Net must
+downsample time to have a bottleneck, so ``cnn``'s frame-level autocorrelation pooling does not fit it.)
 """
 from __future__ import annotations
 

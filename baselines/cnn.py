@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from fxbench.models import register_model
+from fxbench.models.layers import conv_bn_relu
 from fxbench.models.torch_model import TorchRegressor
 
 LAGS = 32  # frames; 32 x 512 / 44,100 = 0.37 s, past the longest delay (0.25 s) with room for its echoes
@@ -51,10 +52,6 @@ def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 
     from torch import nn
     import torch.nn.functional as F
 
-    def block(ci: int, co: int, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]):
-        return [nn.Conv2d(ci, co, kernel, stride=stride, padding=padding, bias=False), nn.BatchNorm2d(co),
-                nn.ReLU(inplace=True)]
-
     class PaperCNN(nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -62,8 +59,8 @@ def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 
             self.register_buffer("values", torch.linspace(*BIN_RANGE, bins))
             self.features = nn.Sequential(
                 nn.AvgPool2d((4, 1)),                                  # 128 -> 32 mel bands
-                *block(2, WIDTHS[0], (3, 3), (2, 1), (1, 1)),          # -> 16 bands
-                *block(WIDTHS[0], WIDTHS[1], (2, 3), (2, 1), (0, 1)),  # -> 8 bands, every frame kept
+                *conv_bn_relu(2, WIDTHS[0], (3, 3), (2, 1), (1, 1)),          # -> 16 bands
+                *conv_bn_relu(WIDTHS[0], WIDTHS[1], (2, 3), (2, 1), (0, 1)),  # -> 8 bands, every frame kept
             )
             n_feats = WIDTHS[1] * BANDS * (lags + 2)
             self.head = nn.Sequential(nn.Flatten(), nn.Linear(n_feats, hidden), nn.ReLU(inplace=True),
@@ -71,7 +68,7 @@ def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 
 
         def forward(self, x):
             onsets = F.pad(torch.relu(x[..., 1:] - x[..., :-1]), (1, 0))
-            h = self.features(torch.cat([x, onsets], dim=1)).float()
+            h = self.features(torch.cat([x, onsets], dim=1))
             if h.shape[-2] != BANDS:  # 8 bands whatever n_mels is (skipped when already 8: its backward is slow)
                 h = F.adaptive_avg_pool2d(h, (BANDS, h.shape[-1]))        # (B, C, 8, T)
             logits = self.head(autocorr_pool(h, self.lags)).view(len(x), self.n_outputs, -1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fxbench.models import register_model
+from fxbench.models.layers import conv_bn_relu
 from fxbench.models.torch_model import TorchRegressor
 
 WIDTHS = (16, 32, 64, 128)
@@ -26,8 +27,7 @@ def build_cnn_meanmax(n_outputs: int, widths: tuple[int, ...] = WIDTHS, hidden: 
             super().__init__()
             layers, ci = [], 1
             for co in widths:
-                layers += [nn.Conv2d(ci, co, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(co),
-                           nn.ReLU(inplace=True)]
+                layers += conv_bn_relu(ci, co)
                 ci = co
             self.features = nn.Sequential(*layers)
             self.bands = nn.AdaptiveAvgPool2d((8, None))

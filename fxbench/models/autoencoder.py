@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fxbench.models.base import TrainConfig
+from fxbench.models.layers import conv_bn_relu
 from fxbench.models.transfer import ReconstructionRegressor, pad_time
 from fxbench.task import TaskConfig
 
@@ -25,12 +26,10 @@ def build_autoencoder(n_outputs: int, skips: bool, widths: tuple[int, ...] = WID
     from torch import nn
 
     def block(ci: int, co: int) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(ci, co, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(co),
-                             nn.ReLU(inplace=True))
+        return nn.Sequential(*conv_bn_relu(ci, co))
 
     def up(ci: int, co: int) -> nn.Sequential:
-        return nn.Sequential(nn.ConvTranspose2d(ci, co, 2, stride=2, bias=False), nn.BatchNorm2d(co),
-                             nn.ReLU(inplace=True))
+        return nn.Sequential(*conv_bn_relu(ci, co, kernel=2, stride=2, padding=0, transposed=True))
 
     class EncoderDecoder(nn.Module):
         def __init__(self) -> None:

@@ -98,7 +98,10 @@ def test_training_throughput(benchmark, model):
         create_model(model, task, TrainConfig(epochs=1, progress=False)).fit(train, val)
 
     benchmark.pedantic(fit, rounds=2, iterations=1, warmup_rounds=1)
+    import torch
+
     record(benchmark, unit="examples", per_round=len(train), limit="(report)", model=model,
+           device="cuda" if torch.cuda.is_available() else "cpu",
            note="two stages (reconstruct + head) per epoch" if model in ("encdec", "unet") else "")
 
 

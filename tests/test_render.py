@@ -69,3 +69,20 @@ def test_mel_matches_a_hand_computation(dry_pcm):
     db = 10 * torch.log10(torch.clamp(fb.T @ spec, min=1e-10))
     ref = ((db - db.min()) / (db.max() - db.min())).numpy()
     assert np.allclose(ours, ref, atol=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore:At least one mel filterbank has all zero values")
+def test_mel_is_torchaudios_to_the_bit(dry_pcm):
+    """The build computes |STFT| its own (faster) way; published spectrograms must not move by one bit."""
+    import torch
+    import torchaudio
+
+    task = load_task("delay")
+    renders = from_int16(GridRenderer(task).render(dry_pcm))
+    ours = MelFeatures(task.features, task.sample_rate)(renders)
+    mel = torchaudio.transforms.MelSpectrogram(44100, n_fft=1024, hop_length=512, n_mels=128, power=2.0)
+    with torch.no_grad():
+        db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=None)(mel(torch.from_numpy(renders)))
+        lo, hi = db.amin(dim=(-2, -1), keepdim=True), db.amax(dim=(-2, -1), keepdim=True)
+        ref = ((db - lo) / (hi - lo + 1e-8)).numpy()
+    assert np.array_equal(ours, ref)

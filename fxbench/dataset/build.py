@@ -128,12 +128,15 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     in_flight = {s: 0 for s in SPLITS}  # the most clips the split's running jobs can give
 
     def next_job() -> ShardJob | None:
-        """The earliest job whose split may still need it, counting running jobs as full."""
+        """The next job of a split that may still need it, counting running jobs as full. Bigger jobs go
+        first (then the earliest): the small validation and test groups then fill the last gaps instead of
+        one full training group running alone at the end. Each split keeps its own order, so the output is
+        the same whatever the order across splits."""
         open_ = [s for s in SPLITS if cursor[s] < len(jobs[s])
                  and stats[s]["clips"] + in_flight[s] < budget[s]]
         if not open_:
             return None
-        split = min(open_, key=lambda s: jobs[s][cursor[s]].order)
+        split = min(open_, key=lambda s: (-jobs[s][cursor[s]].most_clips, jobs[s][cursor[s]].order))
         job = jobs[split][cursor[split]]
         cursor[split] += 1
         in_flight[split] += job.most_clips

@@ -157,7 +157,7 @@ class ShardJob:
 
     split: str
     index: int
-    order: int  # rank of the group's first recording among all recordings: the order jobs are started in
+    order: int  # rank of the group's first recording among all recordings: breaks ties in start order
     recording_ids: tuple[str, ...]
     most_clips: int  # what the recordings can give at most
     work: str

@@ -2,9 +2,9 @@
 
 The round trip keeps the clip's length and the spectrogram's shape, so the only trace of the
 effective rate is the missing band above its Nyquist frequency (plus the resampler's roll-off).
-torchaudio's polyphase windowed-sinc resampler is used, as in the paper: it is about 8x faster than
-pedalboard's default ``Resample`` quality here; tasks/samplerate.yaml gives the settings and the measured
-stop band.
+torchaudio's polyphase windowed-sinc resampler is used, as in the paper: with its kernels made once, a
+2-s round trip takes 1-2.3 ms on one core here, against 20-55 ms for pedalboard's default ``Resample``
+quality; tasks/samplerate.yaml gives the settings and the measured stop band.
 """
 from __future__ import annotations
 

@@ -225,3 +225,37 @@ def test_smaller_shards_hold_the_same_rows_in_the_same_order(small_task, small_d
             a, b = want[split].with_format("numpy")[:], got[split].with_format("numpy")[:]
             assert list(a["clip_id"]) == list(b["clip_id"])
             assert np.array_equal(a["mel"], b["mel"]) and np.array_equal(a["audio"], b["audio"])
+
+
+_SEMAPHORE_GONE = r"""
+import multiprocessing, sys
+from multiprocessing import context, synchronize
+import fxbench.dataset.forkserver_quiet  # what the build's fork server imports first
+
+lock = multiprocessing.get_context("forkserver").Lock()
+context.set_spawning_popen(object())  # lets the lock be pickled, as for a worker being started
+state = lock.__getstate__()
+context.set_spawning_popen(None)
+del lock  # the build has ended: its semaphore is removed
+try:
+    synchronize.Lock.__new__(synchronize.Lock).__setstate__(state)  # what a late worker does
+except FileNotFoundError:
+    sys.excepthook(*sys.exc_info())  # what the fork server does with it
+print("late worker done", file=sys.stderr)
+try:
+    open("/nonexistent/fxbench")
+except FileNotFoundError:
+    sys.excepthook(*sys.exc_info())
+"""
+
+
+def test_fork_server_is_quiet_only_about_a_pool_that_has_gone():
+    """Ctrl-C just as the pool starts its workers: a late worker fails to find the pool's semaphores. That
+    traceback used to print under the CLI's one-line message; any other failure must still print."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _SEMAPHORE_GONE], capture_output=True, text=True, timeout=60)
+    quiet, loud = out.stderr.split("late worker done")
+    assert "Traceback" not in quiet and "SemLock" not in quiet
+    assert "Traceback" in loud and "/nonexistent/fxbench" in loud

@@ -22,6 +22,7 @@ def _fmt(x: float) -> str:
 
 
 TASKS = ("bitcrush", "delay", "limiter", "samplerate")
+BUILD_BAR = {"samplerate": 100}  # rows/s a fresh build must reach; 500 for every other task
 
 
 def _stages(benches: dict, task: str) -> dict[str, float]:
@@ -52,10 +53,10 @@ def _targets(benches: dict) -> list[str]:
         b = benches.get(f"test_build[{task}]")
         if not b:
             continue
-        rate, bar = _rate(b)[0], 100 if task == "samplerate" else 500
+        rate, bar = _rate(b)[0], BUILD_BAR.get(task, 500)
         row(f"{task} build ≥ {bar} rows/s", f"{rate:,.0f} rows/s", rate >= bar)
         stages = _stages(benches, task)
-        if stages and task != "samplerate":
+        if stages and task not in BUILD_BAR:  # the 2x-of-a-stage target goes with the 500 rows/s one
             slowest = min(stages, key=stages.get)
             ratio = stages[slowest] / rate
             row(f"{task} build within 2x of its slowest stage", f"{ratio:.1f}x ({slowest})", ratio <= 2)
@@ -146,7 +147,7 @@ def render(data: dict) -> str:
             one = _rate(core)[0]
             parts.append(f"every stage of a shard on one core: {one:,.0f} rows/s, so two cores reach at most "
                          f"{2 * one:,.0f} (the build gets {rate / (2 * one):.0%} of that)")
-        if floor and task != "samplerate":  # samplerate's target is 100 rows/s, which the floor allows
+        if floor and task not in BUILD_BAR:  # a 100 rows/s target is within the floor's reach
             rows, need = b["extra_info"]["per_round"], b["extra_info"]["per_round"] / 500
             parts.append(f"at 500 rows/s its {rows:,.0f} rows would take {need:.2f} s, against "
                          f"{floor['stats']['median']:.2f} s for a fresh process to import torch alone")

@@ -83,6 +83,8 @@ def test_training_throughput(benchmark, model):
     building the network and one validation pass, so it slightly understates steady-state speed. One
     untimed warm-up round first: without it the first model benchmarked paid torch's one-off start-up
     (its figure was 22 examples/s; warm, the same model does about 290)."""
+    import torch
+
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.models import TrainConfig, create_model
@@ -98,8 +100,6 @@ def test_training_throughput(benchmark, model):
         create_model(model, task, TrainConfig(epochs=1, progress=False)).fit(train, val)
 
     benchmark.pedantic(fit, rounds=2, iterations=1, warmup_rounds=1)
-    import torch
-
     record(benchmark, unit="examples", per_round=len(train), limit="(report)", model=model,
            device="cuda" if torch.cuda.is_available() else "cpu",
            note="two stages (reconstruct + head) per epoch" if model in ("encdec", "unet") else "")

@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(ORG/NAME) instead of building one")
     r.add_argument("--output", default=None, help="write the result record exactly here "
                    "(default: leaderboard/results/<task>/...)")
+    _eval_args(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("tasks", help="list the tasks")
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
     sc.add_argument("--data-dir", default=None, help="where datasets are built and cached")
     sc.add_argument("--output", default=None, help="write the result record exactly here")
+    _eval_args(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress bars")
 
     v = sub.add_parser("validate-model", help="check a model wrapper on a handful of rows before a long run")
@@ -92,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--eval-source", default=None, help="score on this source's rows instead of the training "
+                   "data's test split (e.g. train on synth, score on guitarset-excerpts: the transfer score)")
+    p.add_argument("--eval-split", default="test", choices=("test", "all"), help="with --eval-source: its test "
+                   "split (default) or all of its rows (a source the model never saw)")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from fxbench.models.base import TrainConfig
     from fxbench.runner import RunConfig, execute
@@ -101,6 +110,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise FxbenchError(f"--{name.replace('_', '-')} must be at least 1, got {value}", exit_code=2)
     _check_output(args.output, "result.json")
+    from fxbench.evaluation import check_eval_split
+
+    check_eval_split(args.eval_split, args.eval_source)
     if args.lr is not None and not args.lr > 0:
         raise FxbenchError(f"--lr must be positive, got {args.lr}", exit_code=2)
     train = TrainConfig(seed=args.seed, device=args.device, pretrained=args.pretrained, progress=not args.quiet)
@@ -108,7 +120,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             setattr(train, name, getattr(args, name))
     cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
-                    data_dir=args.data_dir, data=args.data, train=train, epochs_note=args.epochs_note)
+                    data_dir=args.data_dir, data=args.data, train=train, epochs_note=args.epochs_note,
+                    eval_source=args.eval_source, eval_split=args.eval_split)
     record, outputs = execute(cfg)
     path = _save_record(record, args.output)
     for figure in _figures(record, outputs, path):
@@ -152,7 +165,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     _check_output(args.output, "result.json")
     record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
-                                  data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet)
+                                  data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet,
+                                  eval_source=args.eval_source, eval_split=args.eval_split)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
     _save_record(record, args.output)
@@ -190,7 +204,9 @@ def _print_metrics(record: dict) -> None:
     from rich.table import Table
 
     m = record["metrics"]
-    t = Table(title=f"{record['task']} v{record['task_version']} · {record['model']} · test split "
+    scored = "test split" if not record.get("eval_source") else \
+        f"{record['eval_source']} {record.get('eval_split', 'test')} rows"
+    t = Table(title=f"{record['task']} v{record['task_version']} · {record['model']} · {scored} "
                     f"(n={record['n_test']})")
     t.add_column("metric")
     t.add_column(record["model"], justify="right")

@@ -11,12 +11,14 @@ from typing import Any, Optional
 
 from fxbench.errors import FxbenchError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 REQUIRED = ("task", "task_version", "model", "seed", "source", "dataset_fingerprint", "n_train",
             "n_validation", "n_test", "metrics", "config", "timing", "fxbench_version", "created_at")
 # Schema history. 1: the first release. 2: adds `submission` (how the predictions were made),
 # `predictions_sha256` (hash of test ids + predictions, to re-check a row) and `row_abs_errors`
-# (per test row MAE in [0, 1], sorted by id, for bootstrap intervals). Old records are upgraded on read.
+# (per test row MAE in [0, 1], sorted by id, for bootstrap intervals). 3: adds where the scored rows came
+# from (`eval_source`, `eval_split`, `eval_dataset_fingerprint`) and the evaluation `condition`
+# (synth_to_synth, real_to_real, synth_to_real, real_to_synth). Old records are upgraded on read.
 
 
 def predictions_sha256(ids: list[str], predictions: Any) -> str:
@@ -40,20 +42,28 @@ def row_abs_errors(ids: list[str], y_true: Any, predictions: Any) -> list[float]
 
 
 def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed: Any, source: str,
-               manifest: dict, splits: dict, pred: Any, metrics: dict, config: dict, history: list,
-               timing: dict, environment: dict) -> dict:
-    """The one place a result record is assembled, for `run` and `score` alike (same keys, same order)."""
+               manifest: dict, splits: dict, evaluation: Any, pred: Any, metrics: dict, config: dict,
+               history: list, timing: dict, environment: dict) -> dict:
+    """The one place a result record is assembled, for `run` and `score` alike (same keys, same order).
+
+    ``evaluation`` (an ``fxbench.evaluation.EvalSet``) holds the rows that were scored: the training
+    dataset's test split, or another source's rows; the record names both datasets."""
     import platform
     from datetime import datetime, timezone
 
     import fxbench
+    from fxbench.evaluation import condition
 
-    test = splits["test"]
+    test = evaluation.data
+    other = evaluation.source is not None
     return {
         "schema_version": SCHEMA_VERSION,
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
         "model": model, "submission": submission, "seed": seed, "data_seed": data_seed, "source": source,
         "dataset_fingerprint": manifest["fingerprint"],
+        "eval_source": evaluation.source, "eval_split": evaluation.split,
+        "eval_dataset_fingerprint": evaluation.manifest["fingerprint"] if other else None,
+        "condition": condition(manifest, evaluation.manifest),
         "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
         "param_units": {p.name: p.unit for p in task.parameters},
         "metrics": metrics,
@@ -120,10 +130,13 @@ def slug(text: str) -> str:
 
 
 def default_path(results_dir: Path, record: dict) -> Path:
-    """leaderboard/results/<task>/<model>__seed<N>__<fingerprint12>.json (a rerun overwrites its own);
-    scored prediction files, which have no seed, get ``__predictions__`` instead."""
+    """leaderboard/results/<task>/<model>__seed<N>__<fingerprint12>[__on-<eval fingerprint12>[-all]].json
+    (a rerun overwrites its own); scored prediction files, which have no seed, get ``__predictions__``."""
     run = "predictions" if record.get("seed") is None else f"seed{record['seed']}"
-    name = f"{slug(record['model'])}__{run}__{record['dataset_fingerprint'][:12]}.json"
+    on = ""
+    if record.get("eval_dataset_fingerprint"):
+        on = f"__on-{record['eval_dataset_fingerprint'][:12]}" + ("-all" if record.get("eval_split") == "all" else "")
+    name = f"{slug(record['model'])}__{run}__{record['dataset_fingerprint'][:12]}{on}.json"
     return Path(results_dir) / record["task"] / name
 
 

@@ -22,6 +22,8 @@ class RunConfig:
     data: Optional[str] = None  # a built dataset folder or Hub repo id, instead of building one
     train: TrainConfig = field(default_factory=TrainConfig)
     epochs_note: Optional[str] = None  # why epochs depart from the paper's; shown on the leaderboard
+    eval_source: Optional[str] = None  # score on this source's rows instead of the training data's test split
+    eval_split: str = "test"  # with eval_source: its "test" split, or "all" of its rows
 
 
 def run(cfg: RunConfig) -> dict:
@@ -33,6 +35,7 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     """Like ``run``, also returning the test targets and predictions (for the figures)."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
+    from fxbench.evaluation import check_eval_split
     from fxbench.metrics import compute_metrics
     from fxbench.models.registry import model_label, resolve_model
     from fxbench.models.torch_model import resolve_device
@@ -40,6 +43,7 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     from fxbench.results import new_record
 
     task: TaskConfig = load_task(cfg.task)
+    check_eval_split(cfg.eval_split, cfg.eval_source)
     factory, kind = resolve_model(cfg.model)
     device = str(resolve_device(cfg.train.device))
     started = time.perf_counter()
@@ -47,6 +51,7 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
                                               progress=cfg.train.progress)
     t = time.perf_counter()
     splits = load_splits(path, task)
+    evaluation = resolve_evaluation(task, cfg, path, manifest, splits)
     load_s = time.perf_counter() - t
     model = factory(task, cfg.train)
 
@@ -54,7 +59,7 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     model.fit(splits["train"], splits["validation"])
     train_s = time.perf_counter() - t
 
-    test = splits["test"]
+    test = evaluation.data
     t = time.perf_counter()
     with progress_bar("predict", total=1, enabled=cfg.train.progress) as advance:
         pred = model.predict(test.without_labels())
@@ -71,12 +76,37 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
         task, model=model_label(cfg.model), submission={"kind": "model", "source": kind, "spec": cfg.model},
         seed=cfg.train.seed, data_seed=manifest.get("seed", cfg.data_seed),
         source=cfg.source if cfg.data is None else f"data:{cfg.data}", manifest=manifest, splits=splits,
-        pred=pred, metrics=metrics, config=config,
+        evaluation=evaluation, pred=pred, metrics=metrics, config=config,
         history=list(getattr(model, "history", []) or []),
         timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
         environment=_environment())
     return record, {"task": task, "y_true": test.y, "y_pred": pred}
+
+
+def resolve_evaluation(task: TaskConfig, cfg: RunConfig, path, manifest: dict, splits: dict):
+    """The rows the model is scored on: its own test split, or ``cfg.eval_source``'s rows after checking
+    that none of them was trained on."""
+    from fxbench.dataset.cache import resolve_dataset
+    from fxbench.dataset.load import load_splits
+    from fxbench.errors import FxbenchError
+    from fxbench.evaluation import EvalSet, check_unseen, select_rows
+
+    if not cfg.eval_source:
+        return EvalSet(splits["test"], None, "test", path, manifest)
+    try:
+        eval_path, eval_manifest, _ = resolve_dataset(task, cfg.eval_source, cfg.data_seed, cfg.data_dir,
+                                                      progress=cfg.train.progress)
+    except FxbenchError as exc:
+        raise FxbenchError(f"--eval-source {cfg.eval_source} cannot serve task {task.task}: {exc}",
+                           exit_code=exc.exit_code) from None
+    if eval_manifest["fingerprint"] == manifest["fingerprint"]:
+        raise FxbenchError(f"--eval-source {cfg.eval_source} is the training dataset itself; drop --eval-source "
+                           f"to score on its test split, or name another source", exit_code=2)
+    evaluation = EvalSet(select_rows(load_splits(eval_path, task), cfg.eval_split), cfg.eval_source,
+                         cfg.eval_split, eval_path, eval_manifest)
+    check_unseen(path, manifest, evaluation)
+    return evaluation
 
 
 def reconstruction_metrics(recon, test) -> dict[str, Any]:

@@ -232,22 +232,33 @@ def align_predictions(task: TaskConfig, test_ids: list[str], ids: list[str], val
 
 
 def score_file(task: str, predictions: str | Path, *, name: str | None = None, source: str = "synth",
-               data_seed: int = 0, data_dir: str | None = None, progress: bool = True) -> tuple[dict, list[str]]:
-    """Return (result record, warnings); the file is checked before the dataset is built or loaded."""
+               data_seed: int = 0, data_dir: str | None = None, progress: bool = True,
+               eval_source: str | None = None, eval_split: str = "test") -> tuple[dict, list[str]]:
+    """Return (result record, warnings); the file is checked before the dataset is built or loaded.
+
+    With ``eval_source`` the predictions are for that source's rows (its test split, or ``all``), and
+    ``source`` names what the model was trained on (recorded, and checked not to share audio with them)."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
+    from fxbench.evaluation import check_eval_split
     from fxbench.metrics import compute_metrics
     from fxbench.results import new_record
+    from fxbench.runner import RunConfig, resolve_evaluation
 
     started = time.perf_counter()
     cfg: TaskConfig = load_task(task)
+    check_eval_split(eval_split, eval_source)
     path = Path(predictions)
     ids, values, units = read_predictions(path, cfg)
     ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress)
     t = time.perf_counter()
     splits = load_splits(ds_path, cfg)
+    run_cfg = RunConfig(task=task, model=name or path.stem, source=source, data_seed=data_seed, data_dir=data_dir,
+                        eval_source=eval_source, eval_split=eval_split)
+    run_cfg.train.progress = progress
+    evaluation = resolve_evaluation(cfg, run_cfg, ds_path, manifest, splits)
     load_s = time.perf_counter() - t
-    test = splits["test"]
+    test = evaluation.data
     t = time.perf_counter()
     try:
         pred, warnings = align_predictions(cfg, test.ids, ids, values, units)
@@ -258,7 +269,8 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     score_s = time.perf_counter() - t
     record = new_record(
         cfg, model=name or path.stem, submission={"kind": "predictions", "spec": path.name, "units": units},
-        seed=None, data_seed=data_seed, source=source, manifest=manifest, splits=splits, pred=pred,
+        seed=None, data_seed=data_seed, source=source, manifest=manifest, splits=splits, evaluation=evaluation,
+        pred=pred,
         metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
         timing={"build_s": build_s, "load_s": load_s, "score_s": score_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},

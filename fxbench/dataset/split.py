@@ -36,6 +36,16 @@ class SplitData:
         away by difference)."""
         return replace(self, y=None, dry_x=None)
 
+    @classmethod
+    def concat(cls, parts: list["SplitData"], name: str) -> "SplitData":
+        """Several splits as one (scoring every row of a source the model never saw)."""
+        ys = [p.y for p in parts]
+        return cls(name=name, ids=[i for p in parts for i in p.ids], clip_ids=[c for p in parts for c in p.clip_ids],
+                   recording_ids=[r for p in parts for r in p.recording_ids],
+                   grid_index=np.concatenate([p.grid_index for p in parts]),
+                   x=np.concatenate([p.x for p in parts]),
+                   y=None if any(y is None for y in ys) else np.concatenate(ys), dry_x=parts[0].dry_x)
+
     def subset(self, index: np.ndarray) -> "SplitData":
         """Rows ``index`` (used by tests and quick runs)."""
         index = np.asarray(index)

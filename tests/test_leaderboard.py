@@ -416,7 +416,8 @@ HEADINGS = ["### bitcrush · synth → synth (train and test on the synthetic so
             f"### bitcrush · real → real (train and test on real recordings: {REAL})",
             "### bitcrush · synth → real (trained on synth, scored on real recordings, guitarset-excerpts: "
             "the transfer score)",
-            f"### bitcrush · real → synth (trained on real recordings, {REAL}; scored on the synthetic source, synth)"]
+            f"### bitcrush · real → synth (trained on real recordings, {REAL}; scored on the synthetic source, "
+            "synth)"]
 
 
 def _rec3(model: str, seed: int, mae: float, condition: str, **kw) -> dict:

@@ -9,8 +9,8 @@ from typing import Any, Optional
 import pandas as pd
 
 from fxbench.leaderboard import references
-from fxbench.leaderboard.standings import (CONDITIONS, N_BOOT, Records, current, frame, overview, paper_epochs,
-                                           standings, transfer)
+from fxbench.leaderboard.standings import (CONDITIONS, N_BOOT, Records, current, frame, join_distinct, overview,
+                                           paper_epochs, standings, transfer)
 from fxbench.metrics import RANDOM_MAE
 from fxbench.task import Reference
 
@@ -112,10 +112,12 @@ def _table(recs: pd.DataFrame, rows: pd.DataFrame, reference: Optional[Reference
             "task version"]
     table = []
     for row in rows.to_dict("records"):
-        stat = lambda col, digits=4: _fmt(row.get(f"{col}_mean"), row.get(f"{col}_std"), digits)  # noqa: E731
+        def stat(col: str, digits: int = 4, row: dict = row) -> str:
+            return _fmt(row.get(f"{col}_mean"), row.get(f"{col}_std"), digits)
+
         table.append({
-            "rank": str(row["rank"]), "model": esc(row["model"]), "test MAE": stat("mae"), "seeds": str(row["n_seeds"]),
-            "test rows": esc(row["n_test"]),
+            "rank": str(row["rank"]), "model": esc(row["model"]), "test MAE": stat("mae"),
+            "seeds": str(row["n_seeds"]), "test rows": esc(row["n_test"]),
             "95% CI": f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]" if _finite(row["ci_low"]) else "n/a",
             "skill": skill(row["mae_mean"]), "test MSE": stat("mse"),
             **{h: stat(f"mae.{p}") for p, h in scaled.items()},
@@ -149,10 +151,6 @@ def _notes(recs: pd.DataFrame, rows: pd.DataFrame, param_chance: dict[str, float
     return notes + ([line] if line else [])
 
 
-def _join(values: Any) -> str:
-    return ", ".join(sorted({str(v) for v in values}, key=lambda s: (len(s), s)))
-
-
 def _short_notes(recs: pd.DataFrame, models: list[str]) -> list[str]:
     """One line per model with short runs, so a shortened run is never read as the paper's protocol."""
     notes = []
@@ -162,8 +160,8 @@ def _short_notes(recs: pd.DataFrame, models: list[str]) -> list[str]:
         if short.empty:
             continue
         which = "" if len(short) == len(mine) else f" ({len(short)} of {len(mine)} records)"
-        why = _join(n.rstrip(".") for n in short["epochs_note"] if n)
-        notes.append(f"{esc(model)}: trained {_join(short['epochs'])} epochs{which}, not the paper's "
+        why = join_distinct(n.rstrip(".") for n in short["epochs_note"] if n)
+        notes.append(f"{esc(model)}: trained {join_distinct(short['epochs'])} epochs{which}, not the paper's "
                      f"{paper_epochs()}{': ' + esc(why) if why else ''}; not the paper's protocol.")
     return notes
 
@@ -173,18 +171,19 @@ def _describe(recs: pd.DataFrame) -> str:
     first = recs.iloc[0]
     scored = ""
     if first["eval_dataset_fingerprint"] is not None:
-        sources = _join(s for s in recs["eval_source"] if s is not None)
+        sources = join_distinct(s for s in recs["eval_source"] if s is not None)
         scored = f", scored on `{first['eval_dataset_fingerprint'][:12]}` (eval source: {esc(sources)})"
     split = "" if first["eval_split"] == "test" else f", split: {first['eval_split']}"
     return (f"task version {first['task_version']}, dataset `{first['dataset_fingerprint'][:12]}` "
-            f"(source: {esc(_join(recs['source']))}){scored}{split}, {len(recs)} record(s), "
+            f"(source: {esc(join_distinct(recs['source']))}){scored}{split}, {len(recs)} record(s), "
             f"{recs['model'].nunique()} model(s)")
 
 
 def _heading(task: str, condition: str, recs: pd.DataFrame) -> str:
     evals = [s for s in recs["eval_source"] if s is not None]
     return f"### {task} · " + HEADINGS[condition].format(
-        train=esc(_join(recs["source"])), eval=esc(_join(evals)) if evals else "its own test split")
+        train=esc(join_distinct(recs["source"])),
+        eval=esc(join_distinct(evals)) if evals else "its own test split")
 
 
 def _condition_section(task: str, condition: str, recs: pd.DataFrame, st: pd.DataFrame,
@@ -226,12 +225,12 @@ def _overview(st: pd.DataFrame, refs: dict[str, Optional[Reference]]) -> str:
 
 TRANSFER_NOTE = ("Trained on the synthetic source, scored on real recordings: each task's ranked synth → real "
                  "group, mean test MAE; in parentheses its ratio to the same model's MAE in the task's ranked "
-                 "real → real group (above 1×: worse on real audio than a model of its kind trained on it). "
+                 "real → real group (above 1×: worse on real audio than the same model trained on real audio). "
                  "An empty cell has no record; nothing is imputed.")
 
 
 def _transfer(st: pd.DataFrame) -> str:
-    """Model × task synth → real MAE and its ratio to real → real: what synthetic training is worth on real audio."""
+    """Model × task synth → real MAE beside real → real: what synthetic training is worth on real audio."""
     head = "## Transfer: synth → real test MAE per task (ratio to real → real)"
     view = transfer(st)
     if view.empty:

@@ -206,14 +206,15 @@ def bootstrap_cis(models: Mapping[Hashable, Sequence[Optional[Sequence[float]]]]
     return out
 
 
-def _join(values: Iterable[Any]) -> str:
+def join_distinct(values: Iterable[Any]) -> str:
     """Distinct values as text, shortest first (a column that should hold one value shows every one)."""
     return ", ".join(sorted({str(v) for v in values}, key=lambda s: (len(s), s)))
 
 
 def _epochs_cell(values: Iterable[Any]) -> str:
     """Epochs per record; a run shorter than the paper's says so in the cell itself."""
-    return _join("-" if e is None else f"{e} (short)" if _num(e) and e < paper_epochs() else str(e) for e in values)
+    return join_distinct("-" if e is None else f"{e} (short)" if _num(e) and e < paper_epochs() else str(e)
+                         for e in values)
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
@@ -233,10 +234,10 @@ def standings(records: Records) -> pd.DataFrame:
     grouped = df.groupby(STAT, sort=False)
     stats = grouped[metrics].agg(["mean", "std"])
     stats.columns = [f"{c}_{s}" for c, s in stats.columns]
-    text = grouped.agg(n_seeds=("mae", "size"), short=("short", "any"), n_test=("n_test", _join),
-                       epochs=("epochs", _epochs_cell), fxbench_version=("fxbench_version", _join),
-                       source=("source", _join),
-                       eval_source=("eval_source", lambda s: _join(v for v in s if v is not None)))
+    text = grouped.agg(n_seeds=("mae", "size"), short=("short", "any"), n_test=("n_test", join_distinct),
+                       epochs=("epochs", _epochs_cell), fxbench_version=("fxbench_version", join_distinct),
+                       source=("source", join_distinct),
+                       eval_source=("eval_source", lambda s: join_distinct(v for v in s if v is not None)))
     keys = ["task", "condition", "group"]
     group = df.groupby(keys, sort=False).agg(
         chance_mae=("chance_mae", "mean"), task_version=("task_version", "first"),

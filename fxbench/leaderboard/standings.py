@@ -280,5 +280,5 @@ def transfer(st: pd.DataFrame) -> pd.DataFrame:
 
 
 def standings_csv(records: Records) -> str:
-    """The standings as CSV text (lists of row errors left out), the same bytes for the same records."""
+    """The standings as CSV text: the same records give the same bytes, whatever their order."""
     return standings(records).to_csv(index=False, lineterminator="\n")

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--results", default="leaderboard/results", help="folder of result records")
     lb.add_argument("--output", default="leaderboard/LEADERBOARD.md", help="markdown file to write")
     lb.add_argument("--chart", default=None, help="also draw a PNG of MAE per model per task here")
+    lb.add_argument("--csv", default=None, help="also write the standings (one row per task, condition, group "
+                    "and model) as CSV here")
 
     sc = sub.add_parser("score", help="score a file of test-set predictions made elsewhere; write a record")
     sc.add_argument("--task", required=True, help="task name or .yaml file")
@@ -307,9 +309,12 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from fxbench.leaderboard import write_leaderboard
 
     _check_output(args.output, "LEADERBOARD.md")
+    _check_output(args.csv, "standings.csv")
     chart = Path(args.chart) if args.chart else None
-    path, n = write_leaderboard(Path(args.results), Path(args.output), chart=chart)
-    print(f"wrote {path} from {n} result records" + (f" and {chart}" if chart else ""))
+    csv = Path(args.csv) if args.csv else None
+    path, n = write_leaderboard(Path(args.results), Path(args.output), chart=chart, csv=csv)
+    also = [str(p) for p in (chart, csv) if p is not None]
+    print(f"wrote {path} from {n} result records" + (f" and {' and '.join(also)}" if also else ""))
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fxbench.errors import FxbenchError
+from fxbench.leaderboard.standings import Records, current, standings
 from fxbench.metrics import RANDOM_MAE, snap_to_grid
 from fxbench.task import TaskConfig
 
@@ -102,15 +103,13 @@ def loss_curve_png(history: list[dict], path: Path) -> Optional[Path]:
     return _save(fig, path)
 
 
-def summary_chart_png(records: list[dict], path: Path) -> Path:
-    """Grouped bars of mean test MAE per model per task (current groups), std over seeds, 1/3 dashed."""
-    from fxbench.leaderboard import is_short, by_model, current_groups
-
-    current = current_groups(records)
-    tasks = list(current)
-    stats = {(m, t): [r["metrics"]["mae"] for r in recs]
-             for t in tasks for m, recs in by_model(current[t]).items()}
-    models = sorted({m for m, _ in stats})
+def summary_chart_png(records: Records, path: Path) -> Path:
+    """Grouped bars of mean test MAE per model per task (synth → synth current groups), std over seeds,
+    1/3 dashed."""
+    cur = current(standings(records), "synth_to_synth")
+    tasks = sorted(cur["task"].unique())
+    stats = {(row.model, row.task): (row.mae_mean, row.mae_std) for row in cur.itertuples()}
+    models = sorted(cur["model"].unique())
     legend_w = 1.0 + 0.07 * max([len(m) for m in models] + [20])
     fig = _figure(legend_w + max(4.0, 1.2 + len(tasks) * (0.35 * len(models) + 0.6)), 4.5)
     ax = fig.subplots()
@@ -118,12 +117,11 @@ def summary_chart_png(records: list[dict], path: Path) -> Path:
     for i, model in enumerate(models):
         xs, means, stds = [], [], []
         for k, t in enumerate(tasks):
-            maes = stats.get((model, t))
-            if maes:  # a missing model/task pair has no bar: never imputed
+            if (model, t) in stats:  # a missing model/task pair has no bar: never imputed
                 xs.append(k - 0.4 + width * (i + 0.5))
-                means.append(float(np.mean(maes)))
-                stds.append(float(np.std(maes, ddof=1)) if len(maes) > 1 else np.nan)  # one seed: no bar
-        short = any(is_short(r) for t in tasks for r in by_model(current[t]).get(model, []))
+                means.append(float(stats[model, t][0]))
+                stds.append(float(stats[model, t][1]))  # NaN for one seed: no bar
+        short = bool(cur.loc[cur["model"] == model, "short"].any())
         ax.bar(xs, means, width, yerr=stds, capsize=3, label=f"{model} (short: fewer epochs)" if short else model)
     ax.axhline(RANDOM_MAE, color="black", linestyle="--", linewidth=1, label="uniform random (1/3)")
     ax.set_xticks(range(len(tasks)), tasks)

@@ -16,9 +16,10 @@ REQUIRED = ("task", "task_version", "model", "seed", "source", "dataset_fingerpr
             "n_validation", "n_test", "metrics", "config", "timing", "fxbench_version", "created_at")
 # Schema history. 1: the first release. 2: adds `submission` (how the predictions were made),
 # `predictions_sha256` (hash of test ids + predictions, to re-check a row) and `row_abs_errors`
-# (per test row MAE in [0, 1], sorted by id, for bootstrap intervals). 3: adds where the scored rows came
-# from (`eval_source`, `eval_split`, `eval_dataset_fingerprint`) and the evaluation `condition`
-# (synth_to_synth, real_to_real, synth_to_real, real_to_synth). Old records are upgraded on read.
+# (per test row MAE in [0, 1], sorted by id, for bootstrap intervals). 3: adds the evaluation condition:
+# `eval_source` (the --eval-source spec; null = the training dataset's own test split), `eval_split`
+# ("test" or "all"), `eval_dataset_fingerprint` and `condition` (synth_to_synth, real_to_real,
+# synth_to_real or real_to_synth). Old records are upgraded on read.
 
 
 def predictions_sha256(ids: list[str], predictions: Any) -> str:
@@ -85,7 +86,14 @@ def upgrade_record(record: dict) -> dict:
         record.setdefault("submission", {"kind": "model", "spec": record.get("model")})
         record.setdefault("predictions_sha256", None)
         record.setdefault("row_abs_errors", None)
-        record["schema_version"] = 2
+        record["schema_version"] = version = 2
+    if version <= 3 and "condition" not in record:  # scored on its training dataset's own test split
+        synth = str(record.get("source", "")).startswith("synth")
+        record.setdefault("eval_source", None)
+        record.setdefault("eval_split", "test")
+        record.setdefault("eval_dataset_fingerprint", None)
+        record.setdefault("condition", "synth_to_synth" if synth else "real_to_real")
+        record["schema_version"] = 3
     return record
 
 

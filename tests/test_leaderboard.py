@@ -5,13 +5,14 @@ import copy
 import itertools
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fxbench.cli import main
-from fxbench.leaderboard import OTHER_NOTE, group_by_task, render_leaderboard, write_leaderboard
+from fxbench.leaderboard import OTHER_NOTE, frame, render_leaderboard, write_leaderboard
 from fxbench.results import validate_record
 
 RECORDS = Path(__file__).parent / "data" / "records"
@@ -36,7 +37,8 @@ def _rec(model: str, seed: int, mae: float, *, task: str = "bitcrush", version: 
 
 def _write(folder: Path, records: list[dict]) -> Path:
     for r in records:
-        name = f"{r['model']}__seed{r['seed']}__v{r['task_version']}__{r['dataset_fingerprint'][:6]}.json"
+        name = (f"{r['model']}__seed{r['seed']}__v{r['task_version']}__{r['dataset_fingerprint'][:6]}"
+                f"{r.get('condition', '')}.json")
         path = folder / r["task"] / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(r))
@@ -121,17 +123,23 @@ def test_other_task_versions_and_datasets_are_listed_apart(tmp_path):
     top, other = text.split("### Other task versions and datasets\n")
     assert OTHER_NOTE in other and "0.9000" not in top and "0.5000" not in top and "old" not in top
     assert f"#### task version 2, dataset `{FP_B[:12]}`" in other and "#### task version 1, dataset" in other
-    assert _ranked(text, "#### task version 1")["old"][2] == "0.8000"
-    assert _ranked(text, f"#### task version 2, dataset `{FP_B[:12]}`")["cnn"][2] == "0.5000"
+    assert _ranked(text, "##### task version 1")["old"][2] == "0.8000"
+    assert _ranked(text, f"##### task version 2, dataset `{FP_B[:12]}`")["cnn"][2] == "0.5000"
+
+
+def _groups(records: list[dict]) -> list[tuple[int, str]]:
+    """(task version, fingerprint) of each group, the current group first."""
+    df = frame(records).sort_values("group").drop_duplicates("group")
+    return list(zip(df["task_version"], df["dataset_fingerprint"]))
 
 
 def test_current_group_is_latest_version_then_most_records_then_smallest_fingerprint():
     tie = [_rec("m", 0, 0.1, fp=FP_B), _rec("m", 0, 0.2, fp=FP_A)]
-    assert group_by_task(tie)["bitcrush"][0][0] == (1, FP_A)
+    assert _groups(tie)[0] == (1, FP_A)
     more = tie + [_rec("m", 1, 0.3, fp=FP_B)]
-    assert group_by_task(more)["bitcrush"][0][0] == (1, FP_B)
+    assert _groups(more)[0] == (1, FP_B)
     newer = more + [_rec("m", 0, 0.4, version=3, fp="c" * 64)]
-    assert [k for k, _ in group_by_task(newer)["bitcrush"]] == [(3, "c" * 64), (1, FP_B), (1, FP_A)]
+    assert _groups(newer) == [(3, "c" * 64), (1, FP_B), (1, FP_A)]
 
 
 def test_same_records_same_bytes_in_any_order(tmp_path):
@@ -192,7 +200,7 @@ def test_thousand_records_render_completely():
             for t in range(5) for m in range(20) for s in range(10)]
     recs = [validate_record(r, "test") for r in recs]
     text = render_leaderboard(recs, "r")
-    assert text.count("## task") == 5 and len(_ranked(text, "## task3")) == 20
+    assert text.count("\n## task") == 5 and len(_ranked(text, "## task3")) == 20
 
 
 def _cells(text: str, first: str) -> dict[str, dict[str, str]]:
@@ -396,3 +404,161 @@ def test_notes_file_becomes_the_notes_section(tmp_path):
     (tmp_path / "board" / "notes.md").write_text("Delay: the CNN confuses 0.21 and 0.25 s.\n")
     write_leaderboard(results, out)
     assert out.read_text().rstrip().endswith("## Notes\n\nDelay: the CNN confuses 0.21 and 0.25 s.")
+
+
+# ---------------------------------------------------------------- evaluation conditions
+
+REAL = "folder:/x"
+FP_E = "e" * 64  # the real recordings a synth-trained model is scored on
+EVAL = {"synth_to_synth": ("synth", None, None), "real_to_real": (REAL, None, None),
+        "synth_to_real": ("synth", "guitarset-excerpts", FP_E), "real_to_synth": (REAL, "synth", FP_A)}
+HEADINGS = ["### bitcrush · synth → synth (train and test on the synthetic source)",
+            f"### bitcrush · real → real (train and test on real recordings: {REAL})",
+            "### bitcrush · synth → real (trained on synth, scored on real recordings, guitarset-excerpts: "
+            "the transfer score)",
+            f"### bitcrush · real → synth (trained on real recordings, {REAL}; scored on the synthetic source, "
+            "synth)"]
+
+
+def _rec3(model: str, seed: int, mae: float, condition: str, **kw) -> dict:
+    """A schema-3 record scored under ``condition`` (real training data has its own fingerprint)."""
+    source, eval_source, eval_fp = EVAL[condition]
+    kw.setdefault("fp", FP_A if source == "synth" else FP_B)
+    r = _rec(model, seed, mae, **kw)
+    r.update(schema_version=3, source=source, eval_source=eval_source, eval_dataset_fingerprint=eval_fp,
+             eval_split="test" if eval_fp is None else "all", condition=condition)
+    return r
+
+
+def _four(rows: bool = True) -> list[dict]:
+    recs = []
+    for i, condition in enumerate(EVAL):
+        for s in range(2):
+            errors = [0.1 * (i + 1) + 0.01 * s] * 10 if rows else None
+            recs += [_rec3("cnn", s, 0.1 * (i + 1) + 0.01 * s, condition, rows=errors),
+                     _rec3("mean", s, 0.3 + 0.01 * i, condition, rows=errors)]
+    return recs
+
+
+def test_four_conditions_render_four_tables_in_order_with_their_headings():
+    text = render_leaderboard(_four(), "r")
+    at = [text.index(h + "\n") for h in HEADINGS]
+    assert at == sorted(at) and text.count("### bitcrush · ") == 4
+    for heading, mae in zip(HEADINGS, ("0.1050", "0.2050", "0.3050", "0.4050")):
+        cells = _cells(text, heading)
+        assert cells["cnn"]["test MAE"] == f"{mae} ± 0.0071" and cells["cnn"]["seeds"] == "2"
+        assert cells["cnn"]["rank"] == ("1" if mae < "0.4" else "2")
+        paper = any(label.startswith("*paper, GuitarSet") for label in cells)
+        assert paper == (heading in HEADINGS[:2])  # the paper's numbers: one source for training and test
+    assert text.count("Reference rows:") == 2
+    assert f"scored on `{FP_E[:12]}` (eval source: guitarset-excerpts), split: all" in text
+
+
+def test_schema2_record_is_upgraded_to_its_condition_by_source():
+    synth = validate_record(_rec("cnn", 0, 0.1), "synth")
+    real = _rec("cnn", 0, 0.1)
+    real["source"] = REAL
+    real = validate_record(real, "real")
+    assert synth["schema_version"] == real["schema_version"] == 3
+    assert synth["condition"] == "synth_to_synth" and real["condition"] == "real_to_real"
+    for r in (synth, real):
+        assert r["eval_source"] is None and r["eval_dataset_fingerprint"] is None and r["eval_split"] == "test"
+    assert validate_record(_rec3("cnn", 0, 0.1, "synth_to_real"), "schema 3")["condition"] == "synth_to_real"
+    assert frame([real])["condition"].tolist() == ["real_to_real"]
+
+
+def _first_table(text: str, first: str) -> dict[str, list[str]]:
+    """First cell -> the other cells, for the rows of the first table after the line ``first``."""
+    lines = text.splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith(first)):]
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = [[c.strip() for c in line.split("|")[1:-1]]
+            for line in itertools.takewhile(lambda line: line.startswith("|"), lines[start:])]
+    return {cells[0]: cells[1:] for cells in rows}
+
+
+def test_transfer_cell_shows_synth_to_real_mae_and_ratio_to_real_to_real():
+    recs = [_rec3("cnn", 0, 0.1, "synth_to_synth"), _rec3("cnn", 0, 0.066, "real_to_real"),
+            _rec3("cnn", 0, 0.172, "synth_to_real"), _rec3("mean", 0, 0.3, "synth_to_real"),
+            _rec3("mean", 0, 0.2, "synth_to_synth", task="reverb")]
+    text = render_leaderboard(recs, "r")
+    transfer = _first_table(text, "## Transfer")
+    assert transfer["model"] == ["bitcrush"]  # only tasks with a synth → real record
+    assert transfer["cnn"] == ["0.1720 (2.6×)"]
+    assert transfer["mean"] == ["0.3000"]  # no real → real record: no ratio, nothing imputed
+    overview = _first_table(text, "## Overview")
+    assert overview["model"] == ["bitcrush", "reverb"] and overview["cnn"] == ["0.1000", ""]
+    assert "No synth → real records yet" in render_leaderboard(recs[:2], "r")
+
+
+def test_csv_writes_one_row_per_task_condition_group_and_model(tmp_path):
+    import pandas as pd
+
+    recs = _four() + [_rec3("cnn", 0, 0.9, "synth_to_synth", version=0)]  # an older group apart
+    results = _write(tmp_path / "results", recs)
+    board, csv = tmp_path / "LEADERBOARD.md", tmp_path / "standings.csv"
+    assert main(["leaderboard", "--results", str(results), "--output", str(board), "--csv", str(csv)]) == 0
+    table = pd.read_csv(csv)
+    assert len(table) == 4 * 2 + 1 and sorted(p.name for p in tmp_path.iterdir()) == [
+        "LEADERBOARD.md", "results", "standings.csv"]
+    assert table["condition"].drop_duplicates().tolist() == list(EVAL)  # the page's order
+    cnn = table[(table["model"] == "cnn") & (table["group"] == 0)].set_index("condition")
+    assert cnn.loc["synth_to_real", "mae_mean"] == pytest.approx(0.305)
+    assert cnn.loc["synth_to_real", "mae_std"] == pytest.approx(np.std([0.3, 0.31], ddof=1))
+    assert cnn.loc["synth_to_real", "n_seeds"] == 2 and cnn.loc["synth_to_real", "rank"] == 1
+    assert cnn.loc["synth_to_real", "eval_dataset_fingerprint"] == FP_E
+    # every row of a seed has the same error, so the interval is a point
+    assert cnn.loc["synth_to_real", "ci_low"] == pytest.approx(0.305) == cnn.loc["synth_to_real", "ci_high"]
+    assert cnn.loc["synth_to_synth", "skill"] == pytest.approx(1 - 0.105 / 0.35)
+    old = table[table["group"] == 1]
+    assert old[["model", "task_version", "mae_mean"]].values.tolist() == [["cnn", 0, 0.9]]
+
+
+def test_load_records_returns_one_row_per_record_with_flat_columns(tmp_path):
+    from fxbench.leaderboard import load_records
+
+    results = _write(tmp_path / "results", _four(rows=False) + [_limiter("cnn", 0, 0.2)])
+    df = load_records(results)
+    assert len(df) == 17
+    for col in ("task", "task_version", "task_digest", "model", "seed", "condition", "source", "eval_source",
+                "eval_split", "dataset_fingerprint", "eval_dataset_fingerprint", "mae", "mse", "grid_accuracy",
+                "skill", "epochs", "short", "n_test", "path", "mae.bit_depth", "mae_units.threshold_db",
+                "chance_mae.release_ms"):
+        assert col in df.columns, col
+    real = df[df["condition"] == "synth_to_real"]
+    assert set(real["eval_source"]) == {"guitarset-excerpts"} and set(real["eval_split"]) == {"all"}
+    assert df["path"].map(lambda p: Path(p).is_file()).all() and df["seed"].map(type).eq(int).all()
+    assert df.loc[df["task"] == "limiter", "mae_units.threshold_db"].tolist() == [0.45]
+
+
+def _split(line: str) -> list[str]:
+    """A markdown table row's cells; an escaped pipe stays inside its cell."""
+    return re.split(r"(?<!\\)\|", line)[1:-1]
+
+
+def test_text_from_records_is_escaped_and_keeps_the_table_shape():
+    evil = "a|b <script>x</script>\nrow"
+    recs = [_rec(evil, 0, 0.1, epochs=5), _rec("cnn", 0, 0.2)]
+    recs[0]["config"]["epochs_note"] = "budget | <b>\nsmall"
+    text = render_leaderboard(recs, "r")
+    assert "<script>" not in text and "<b>" not in text and "a|b" not in text
+    assert r"a\|b &lt;script&gt;x&lt;/script&gt; row" in text
+    assert r"not the paper's 30: budget \| &lt;b&gt; small; not the paper's protocol." in text
+    lines = text.splitlines()
+    for start in (i for i, line in enumerate(lines) if line.startswith("| ") and not lines[i - 1].startswith("|")):
+        table = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start:]))
+        assert len({len(_split(line)) for line in table}) == 1, table[0]
+
+
+def test_conditions_in_any_order_give_the_same_markdown_and_csv(tmp_path):
+    recs = _four() + [_rec3("cnn", 0, 0.9, "real_to_real", version=0), _limiter("cnn", 0, 0.2)]
+    outputs = []
+    for k in range(3):
+        shuffled = recs[:]
+        random.Random(k).shuffle(shuffled)
+        folder = tmp_path / str(k)
+        results = _write(folder / "results", shuffled)
+        assert main(["leaderboard", "--results", str(results), "--output", str(folder / "L.md"),
+                     "--csv", str(folder / "s.csv")]) == 0
+        outputs.append(((folder / "L.md").read_text().replace(f"{folder}/", ""), (folder / "s.csv").read_bytes()))
+    assert outputs[0] == outputs[1] == outputs[2]

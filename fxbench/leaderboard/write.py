@@ -1,0 +1,34 @@
+"""The leaderboard's files: LEADERBOARD.md, and on request the summary chart and the standings as CSV."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from fxbench.leaderboard.markdown import render_leaderboard
+from fxbench.leaderboard.standings import load_records, standings_csv
+from fxbench.results import atomic_write_text
+
+NOTES_FILE = "notes.md"  # beside the results folder: findings that numbers alone don't tell
+
+
+def write_leaderboard(results_dir: Path, output: Path, *, chart: Optional[Path] = None,
+                      csv: Optional[Path] = None) -> tuple[Path, int]:
+    """Render every record under ``results_dir`` into ``output`` atomically; return (path, n records).
+
+    ``notes.md`` next to the results folder, when present, becomes the page's "Notes" section.
+    Everything is computed before anything is written, and the page is written last, so a failure
+    leaves the old page untouched.
+    """
+    records = load_records(results_dir)
+    notes_path = Path(results_dir).parent / NOTES_FILE
+    notes = notes_path.read_text(encoding="utf-8") if notes_path.is_file() else ""
+    text = render_leaderboard(records, Path(results_dir).as_posix(), notes)
+    table = standings_csv(records) if csv is not None else None
+    if chart is not None:
+        from fxbench.plots import summary_chart_png
+
+        summary_chart_png(records, Path(chart))
+    if table is not None:
+        atomic_write_text(Path(csv), table)
+    atomic_write_text(output, text)
+    return Path(output), len(records)

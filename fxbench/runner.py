@@ -22,6 +22,7 @@ class RunConfig:
     data: Optional[str] = None  # a built dataset folder or Hub repo id, instead of building one
     train: TrainConfig = field(default_factory=TrainConfig)
     epochs_note: Optional[str] = None  # why epochs depart from the paper's; shown on the leaderboard
+    clips_per_recording: Optional[int] = None  # None: the task's default for the source's kind
 
 
 def run(cfg: RunConfig) -> dict:
@@ -44,7 +45,8 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     device = str(resolve_device(cfg.train.device))
     started = time.perf_counter()
     path, manifest, build_s = resolve_dataset(task, cfg.source, cfg.data_seed, cfg.data_dir, cfg.data,
-                                              progress=cfg.train.progress)
+                                              progress=cfg.train.progress,
+                                              clips_per_recording=cfg.clips_per_recording)
     t = time.perf_counter()
     splits = load_splits(path, task)
     load_s = time.perf_counter() - t

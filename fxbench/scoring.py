@@ -232,7 +232,8 @@ def align_predictions(task: TaskConfig, test_ids: list[str], ids: list[str], val
 
 
 def score_file(task: str, predictions: str | Path, *, name: str | None = None, source: str = "synth",
-               data_seed: int = 0, data_dir: str | None = None, progress: bool = True) -> tuple[dict, list[str]]:
+               data_seed: int = 0, data_dir: str | None = None, progress: bool = True,
+               clips_per_recording: int | None = None) -> tuple[dict, list[str]]:
     """Return (result record, warnings); the file is checked before the dataset is built or loaded."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
@@ -243,7 +244,8 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     cfg: TaskConfig = load_task(task)
     path = Path(predictions)
     ids, values, units = read_predictions(path, cfg)
-    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress)
+    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress,
+                                                 clips_per_recording=clips_per_recording)
     t = time.perf_counter()
     splits = load_splits(ds_path, cfg)
     load_s = time.perf_counter() - t

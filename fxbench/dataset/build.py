@@ -31,9 +31,10 @@ DRY_CONFIG = "dry"
 
 
 def fingerprint(task: TaskConfig, source: Source, seed: int) -> str:
-    """Hash of everything that determines the data: task definition, source, seed, clip policy, format."""
+    """Hash of everything that determines the data: task definition, source, seed, clip policy, format.
+    The clips per recording come with the source (``open_source`` sets them), through the clip policy."""
     blob = {"format": FORMAT_VERSION, "task": task.to_dict(), "source": source.spec(), "seed": seed,
-            "clips": ClipPolicy.for_task(task).to_dict()}
+            "clips": ClipPolicy.for_task(task, source).to_dict()}
     return sha256_json(blob)
 
 
@@ -102,7 +103,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     from fxbench.dataset.workers import shard_pool
 
     started = time.perf_counter()
-    policy = ClipPolicy.for_task(task)
+    policy = ClipPolicy.for_task(task, source)
     rec_ids = source.recording_ids()
     skipped = getattr(source, "warnings", [])
     for line in skipped:

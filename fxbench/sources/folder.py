@@ -16,6 +16,7 @@ from pedalboard.io import AudioFile, StreamResampler
 from fxbench.checksums import sha256_file
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Recording
+from fxbench.sources.registry import register_source
 
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "aiff", "aif")
 _MP3_DECODER_DELAY = 529  # samples every mp3 decoder adds on top of the encoder delay
@@ -65,6 +66,14 @@ def _mp3_gapless(path: Path, decoded_frames: int) -> tuple[int, int] | None:
     length = xing.frames * per_frame - lame.encoder_delay_start - lame.encoder_padding_end
     skip = lame.encoder_delay_start + _MP3_DECODER_DELAY
     return skip, max(0, min(length, decoded_frames - skip))
+
+
+@register_source("folder", kind="real", licence="other", takes_path=True,
+                 description="every audio file under a folder of your own dry recordings (one file = one recording)",
+                 path_hint="e.g. --source folder:~/guitar-di")
+def open_folder(task: Any, seed: int, arg: str, clips_per_recording: int) -> "FolderSource":
+    """The licence is whatever the user's recordings carry, which fxbench cannot know: 'other'."""
+    return FolderSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
 
 
 class FolderSource:

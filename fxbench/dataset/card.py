@@ -23,7 +23,7 @@ def source_licence(source_name: str) -> tuple[str, str, str]:
 
     entry = source_entry(source_name)
     if entry is None:
-        return "other", "", "by recording"
+        return "other", "", "by the source's own rule"
     return entry.licence, entry.credit, entry.splits
 
 
@@ -93,7 +93,7 @@ def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
 {policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
 {policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
 stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
-Recordings are assigned to splits by recording, the same for every task: {source_licence(source_name)[2]}.
+Recordings (never clips) are assigned to splits, the same for every task: {source_licence(source_name)[2]}.
 """
 
 
@@ -103,7 +103,7 @@ def _why_per_recording(source_name: str) -> str:
     entry = source_entry(source_name)
     if entry is not None and entry.kind == "synth":
         return "synthetic recordings are cheap, so many short ones give more voices per split"
-    return "real recordings are long and few, so each gives several clips; all of a recording's clips share a split"
+    return "real recordings are long and few, so each gives several clips"
 
 
 

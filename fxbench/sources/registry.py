@@ -31,7 +31,7 @@ class SourceEntry:
     licence: str  # Hugging Face licence id of the audio, which the rendered data inherits
     description: str
     takes_path: bool = False  # --source name:PATH
-    splits: str = "seeded blocks by recording (8 train, 1 validation, 1 test per ten at 80/10/10)"
+    splits: str = "in seeded blocks of ten (8 train, 1 validation, 1 test at 80/10/10)"
     credit: str = ""  # attribution / citation the card repeats, when the licence asks for one
     path_hint: str = ""  # how to get or what to pass as PATH, shown when it is missing
 

@@ -158,6 +158,19 @@ def test_shipped_excerpts_build_split_by_player(tiny: Path, tmp_path: Path, caps
     assert "GuitarSet: A Dataset for Guitar Transcription" in card and "at most 2 clips per recording" in card
 
 
+def test_excerpts_are_package_data() -> None:
+    """`pip install .` (not only -e) ships what pyproject's package-data names: every excerpt and its credit."""
+    from fxbench.sources.guitarset_excerpts import DATA
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["fxbench.sources"]
+    package = DATA.parents[1]
+    shipped = {p for pattern in patterns for p in package.glob(pattern)}
+    assert shipped == {*DATA.rglob("*.flac"), DATA / "README.md"}
+
+
 @needs_di
 def test_di_folder_builds_by_recording_with_licence_other(tiny: Path, tmp_path: Path, capsys) -> None:
     folder = _di_folder(tmp_path / "di", DI_FILES)

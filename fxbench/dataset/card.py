@@ -16,7 +16,7 @@ def _configs(task: TaskConfig, manifest: dict) -> list[dict]:
             for config in (task.task, DRY_CONFIG)]
 
 
-def source_licence(source_name: str) -> tuple[str, str, str]:
+def _source_terms(source_name: str) -> tuple[str, str, str]:
     """(licence id, credit line, split policy) of the source a manifest names: the rendered audio inherits
     the source audio's licence. A source not in the registry gets "other" (its licence is unknown here)."""
     from fxbench.sources.registry import source_entry
@@ -28,7 +28,7 @@ def source_licence(source_name: str) -> tuple[str, str, str]:
 
 
 def _licence_text(source_name: str) -> str:
-    licence, credit, _ = source_licence(source_name)
+    licence, credit, _ = _source_terms(source_name)
     shown = "that of the source recordings" if licence == "other" else licence
     text = f"Licence: {shown} (the rendered audio inherits the licence of the source audio)."
     return text + (f" Source audio: {credit}; credit it when you use this data." if credit else "")
@@ -93,7 +93,7 @@ def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
 {policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
 {policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
 stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
-Recordings (never clips) are assigned to splits, the same for every task: {source_licence(source_name)[2]}.
+Recordings (never clips) are assigned to splits, the same for every task: {_source_terms(source_name)[2]}.
 """
 
 
@@ -118,7 +118,7 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
         "configs": _configs(task, manifest),
         "dataset_info": _dataset_info(task, manifest),
         "pretty_name": f"fxbench {task.task}",
-        "license": source_licence(source_name)[0],
+        "license": _source_terms(source_name)[0],
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
         "fxbench": {"fingerprint": manifest["fingerprint"], "fxbench_version": manifest["fxbench_version"],
@@ -161,7 +161,7 @@ def write_multi_card(root: Path, tasks: list[TaskConfig], manifest: dict) -> Non
                  "splits": [{"name": s, "num_examples": manifest["dry_clips"][s]} for s in SPLITS]})
     header = {
         "configs": configs, "dataset_info": info, "pretty_name": "fxbench",
-        "license": source_licence(source_name)[0],
+        "license": _source_terms(source_name)[0],
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
         "fxbench": {"fxbench_version": manifest["fxbench_version"], "seed": manifest["seed"],

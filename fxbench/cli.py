@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("tasks", help="list the tasks")
     sub.add_parser("models", help="list the models")
+    sub.add_parser("sources", help="list the audio sources (--source NAME[:PATH])")
 
     d = sub.add_parser("data", help="dataset commands")
     dsub = d.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
@@ -93,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser("new-model", help="write a ready-to-edit model file")
     n.add_argument("name", help="model name, e.g. my-model")
     n.add_argument("--out", default=None, help="file to write (default: <name>.py here)")
+    for built in (r, b, sc, v):
+        built.add_argument("--clips-per-recording", type=int, default=None, metavar="N",
+                           help="clips cut from each recording (default: the task's, for the source's kind: "
+                           "real sources take many clips per recording, synth a few)")
     return p
 
 
@@ -101,6 +106,13 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
                    "data's test split (e.g. train on synth, score on guitarset-excerpts: the transfer score)")
     p.add_argument("--eval-split", default="test", choices=("test", "all"), help="with --eval-source: its test "
                    "split (default) or all of its rows (a source the model never saw)")
+
+
+def _check_clips_per_recording(args: argparse.Namespace) -> None:
+    """Fail before any work on a bad --clips-per-recording."""
+    n = getattr(args, "clips_per_recording", None)
+    if n is not None and n < 1:
+        raise FxbenchError(f"--clips-per-recording must be at least 1, got {n}", exit_code=2)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -123,7 +135,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             setattr(train, name, getattr(args, name))
     cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
                     data_dir=args.data_dir, data=args.data, train=train, epochs_note=args.epochs_note,
-                    eval_source=args.eval_source, eval_split=args.eval_split)
+                    eval_source=args.eval_source, eval_split=args.eval_split,
+                    clips_per_recording=args.clips_per_recording)
     record, outputs = execute(cfg)
     path = _save_record(record, args.output)
     for figure in _figures(record, outputs, path):
@@ -168,7 +181,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     _check_output(args.output, "result.json")
     record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
                                   data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet,
-                                  eval_source=args.eval_source, eval_split=args.eval_split)
+                                  eval_source=args.eval_source, eval_split=args.eval_split,
+                                  clips_per_recording=args.clips_per_recording)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
     _save_record(record, args.output)
@@ -180,7 +194,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     if args.rows < 2:
         raise FxbenchError(f"--rows must be at least 2, got {args.rows}", exit_code=2)
-    checks = validate_model(args.model, args.task, source=args.source, data_dir=args.data_dir, rows=args.rows)
+    checks = validate_model(args.model, args.task, source=args.source, data_dir=args.data_dir, rows=args.rows,
+                            clips_per_recording=args.clips_per_recording)
     for c in checks:
         print(f"{'ok  ' if c.ok else 'FAIL'} {c.name:<16} {c.detail}")
     failed = [c.name for c in checks if not c.ok]
@@ -247,6 +262,14 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from fxbench.sources.registry import available_sources
+
+    for entry in available_sources().values():
+        print(f"{entry.usage:<20} {entry.kind:<5} {entry.licence:<9} {entry.description}; splits: {entry.splits}")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     if args.data_command == "verify":
         from fxbench.dataset.verify import verify_dataset
@@ -274,7 +297,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
     if args.task == "all" or "," in args.task:
         return _build_several(args)
     task = load_task(args.task)
-    source = open_source(args.source, task, args.seed)
+    source = open_source(args.source, task, args.seed, args.clips_per_recording)
     manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet, workers=args.workers)
     s = manifest["splits"]
     print(f"wrote {args.out}: {task.task} train/validation/test = {s['train']['rows']}/"
@@ -293,7 +316,7 @@ def _build_several(args: argparse.Namespace) -> int:
         raise FxbenchError(f"--task {args.task} names a task twice; list each once", exit_code=2)
     tasks = [load_task(n) for n in names]
     manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet,
-                           workers=args.workers)
+                           workers=args.workers, clips_per_recording=args.clips_per_recording)
     for name, m in manifest["tasks"].items():
         s = m["splits"]
         print(f"  {name}: train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/{s['test']['rows']} "
@@ -318,7 +341,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "data": _cmd_data,
+COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "sources": _cmd_sources, "data": _cmd_data,
             "leaderboard": _cmd_leaderboard, "score": _cmd_score, "validate-model": _cmd_validate,
             "new-model": _cmd_new_model}
 
@@ -326,6 +349,7 @@ COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "data":
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        _check_clips_per_recording(args)
         return COMMANDS[args.command](args)
     except FxbenchError as exc:
         print(f"fxbench: error: {exc}", file=sys.stderr)

@@ -30,13 +30,15 @@ class EvalSet:
 
 
 def source_kind(manifest: dict) -> str:
-    """'synth' or 'real', from the source that built a dataset (its registry entry where it has one)."""
+    """'synth' or 'real', from the registry entry of the source that built a dataset; a source this install
+    does not know (a dataset built elsewhere) is real audio unless it is a synthesiser by name."""
+    from fxbench.sources.registry import source_entry
+
     name = str((manifest.get("source") or {}).get("name", ""))
-    try:
-        from fxbench.sources.registry import kind_of
-    except ImportError:  # a registry-less install: every source but the synthesiser is real audio
-        return "synth" if name.startswith("synth") else "real"
-    return kind_of(name)
+    entry = source_entry(name)
+    if entry is not None:
+        return entry.kind
+    return "synth" if name.startswith("synth") else "real"
 
 
 def condition(train_manifest: dict, eval_manifest: dict) -> str:

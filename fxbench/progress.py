@@ -4,7 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
-Advance = Callable[..., None]  # advance(n=1, info="loss 0.12")
+Advance = Callable[..., None]  # advance(n=1, info="loss 0.12", total=None)
 
 
 def console():
@@ -15,9 +15,10 @@ def console():
 
 @contextmanager
 def progress_bar(description: str, total: Optional[int], enabled: bool = True) -> Iterator[Advance]:
-    """Yield ``advance(n=1, info=None)``; draws on stderr so stdout stays parseable."""
+    """Yield ``advance(n=1, info=None, total=None)``; draws on stderr so stdout stays parseable. A new
+    ``total`` lets a step that ends short (a source with fewer clips than asked) finish its bar there."""
     if not enabled:
-        yield lambda n=1, info=None: None
+        yield lambda n=1, info=None, total=None: None
         return
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
@@ -27,7 +28,8 @@ def progress_bar(description: str, total: Optional[int], enabled: bool = True) -
     with Progress(*columns, console=console()) as bar:
         handle = bar.add_task(description, total=total, info="")
 
-        def advance(n: int = 1, info: Optional[str] = None) -> None:
-            bar.update(handle, advance=n, **({"info": info} if info is not None else {}))
+        def advance(n: int = 1, info: Optional[str] = None, total: Optional[int] = None) -> None:
+            extra = {"info": info} if info is not None else {}
+            bar.update(handle, advance=n, **extra, **({"total": total} if total is not None else {}))
 
         yield advance

@@ -24,6 +24,7 @@ class RunConfig:
     epochs_note: Optional[str] = None  # why epochs depart from the paper's; shown on the leaderboard
     eval_source: Optional[str] = None  # score on this source's rows instead of the training data's test split
     eval_split: str = "test"  # with eval_source: its "test" split, or "all" of its rows
+    clips_per_recording: Optional[int] = None  # None: the task's default for the source's kind
 
 
 def run(cfg: RunConfig) -> dict:
@@ -48,7 +49,8 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     device = str(resolve_device(cfg.train.device))
     started = time.perf_counter()
     path, manifest, build_s = resolve_dataset(task, cfg.source, cfg.data_seed, cfg.data_dir, cfg.data,
-                                              progress=cfg.train.progress)
+                                              progress=cfg.train.progress,
+                                              clips_per_recording=cfg.clips_per_recording)
     t = time.perf_counter()
     splits = load_splits(path, task)
     evaluation = resolve_evaluation(task, cfg, path, manifest, splits)
@@ -96,7 +98,8 @@ def resolve_evaluation(task: TaskConfig, cfg: RunConfig, path, manifest: dict, s
         return EvalSet(splits["test"], None, "test", path, manifest)
     try:
         eval_path, eval_manifest, _ = resolve_dataset(task, cfg.eval_source, cfg.data_seed, cfg.data_dir,
-                                                      progress=cfg.train.progress)
+                                                      progress=cfg.train.progress,
+                                                      clips_per_recording=cfg.clips_per_recording)
     except FxbenchError as exc:
         raise FxbenchError(f"--eval-source {cfg.eval_source} cannot serve task {task.task}: {exc}",
                            exit_code=exc.exit_code) from None

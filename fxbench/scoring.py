@@ -233,7 +233,8 @@ def align_predictions(task: TaskConfig, test_ids: list[str], ids: list[str], val
 
 def score_file(task: str, predictions: str | Path, *, name: str | None = None, source: str = "synth",
                data_seed: int = 0, data_dir: str | None = None, progress: bool = True,
-               eval_source: str | None = None, eval_split: str = "test") -> tuple[dict, list[str]]:
+               eval_source: str | None = None, eval_split: str = "test",
+               clips_per_recording: int | None = None) -> tuple[dict, list[str]]:
     """Return (result record, warnings); the file is checked before the dataset is built or loaded.
 
     With ``eval_source`` the predictions are for that source's rows (its test split, or ``all``), and
@@ -250,11 +251,12 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     check_eval_split(eval_split, eval_source)
     path = Path(predictions)
     ids, values, units = read_predictions(path, cfg)
-    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress)
+    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress,
+                                                 clips_per_recording=clips_per_recording)
     t = time.perf_counter()
     splits = load_splits(ds_path, cfg)
     run_cfg = RunConfig(task=task, model=name or path.stem, source=source, data_seed=data_seed, data_dir=data_dir,
-                        eval_source=eval_source, eval_split=eval_split)
+                        eval_source=eval_source, eval_split=eval_split, clips_per_recording=clips_per_recording)
     run_cfg.train.progress = progress
     evaluation = resolve_evaluation(cfg, run_cfg, ds_path, manifest, splits)
     load_s = time.perf_counter() - t

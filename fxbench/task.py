@@ -96,7 +96,8 @@ class DatasetSpec:
     """How much dry audio the default dataset takes: rows = clips x grid points."""
 
     clips: int
-    clips_per_recording: int = 2
+    clips_per_recording: int = 2  # synthetic sources: recordings are cheap, so a few clips each
+    real_clips_per_recording: int = 16  # real sources: recordings are long and few, so many clips each
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,9 @@ class TaskConfig:
         data = dataclasses.asdict(self)
         data.pop("path")
         data.pop("reference")
+        # a default for real sources only: the value a build uses is hashed with its clip policy, and leaving
+        # it out keeps every synth dataset's fingerprint and every task digest what it was
+        data["dataset"].pop("real_clips_per_recording")
         return data
 
     def digest(self) -> str:
@@ -261,8 +265,8 @@ def _check(task: TaskConfig, where: str) -> None:
         raise bad(f"metrics: unknown metric {unknown[0]!r} (known: {', '.join(KNOWN_METRICS)})")
     if task.main_metric not in ("mae", "mse"):
         raise bad(f"main_metric: 'mae' or 'mse', got {task.main_metric!r}")
-    if task.dataset.clips < 3 or task.dataset.clips_per_recording < 1:
-        raise bad("dataset: clips must be >= 3 and clips_per_recording >= 1")
+    if task.dataset.clips < 3 or task.dataset.clips_per_recording < 1 or task.dataset.real_clips_per_recording < 1:
+        raise bad("dataset: clips must be >= 3, clips_per_recording and real_clips_per_recording >= 1")
     if task.version < 1:
         raise bad("version: must be a positive integer")
 

@@ -64,7 +64,8 @@ def check_predictions(pred: Any, n: int, n_params: int, names: list[str]) -> lis
 
 
 def validate_model(spec: str, task_name: str, source: str = "synth", data_seed: int = 0,
-                   data_dir: Optional[str] = None, rows: int = 16, progress: bool = True) -> list[Check]:
+                   data_dir: Optional[str] = None, rows: int = 16, progress: bool = True,
+                   clips_per_recording: Optional[int] = None) -> list[Check]:
     """Instantiate, fit one short epoch on ``rows`` training rows, predict, and check the output."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
@@ -74,7 +75,8 @@ def validate_model(spec: str, task_name: str, source: str = "synth", data_seed: 
 
     task = load_task(task_name)
     factory, _ = resolve_model(spec)
-    path, _, _ = resolve_dataset(task, source, data_seed, data_dir, progress=progress)
+    path, _, _ = resolve_dataset(task, source, data_seed, data_dir, progress=progress,
+                                 clips_per_recording=clips_per_recording)
     splits = load_splits(path, task)
     train, val = _spread(splits["train"], rows), _spread(splits["validation"], max(2, rows // 2))
     test = _spread(splits["test"], max(2, rows // 2)).without_labels()

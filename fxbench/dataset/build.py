@@ -31,9 +31,10 @@ DRY_CONFIG = "dry"
 
 
 def fingerprint(task: TaskConfig, source: Source, seed: int) -> str:
-    """Hash of everything that determines the data: task definition, source, seed, clip policy, format."""
+    """Hash of everything that determines the data: task definition, source, seed, clip policy, format.
+    The clips per recording come with the source (``open_source`` sets them), through the clip policy."""
     blob = {"format": FORMAT_VERSION, "task": task.to_dict(), "source": source.spec(), "seed": seed,
-            "clips": ClipPolicy.for_task(task).to_dict()}
+            "clips": ClipPolicy.for_task(task, source).to_dict()}
     return sha256_json(blob)
 
 
@@ -80,6 +81,21 @@ def split_budget(task: TaskConfig) -> dict[str, int]:
     return {"train": n - test - validation, "validation": validation, "test": test}
 
 
+def shortfall_line(stats: dict[str, dict], budget: dict[str, int], per_recording: int) -> str:
+    """One line for a source too small for the task's budget: what each split got, and how to get more."""
+    got = ", ".join(f"{s} {stats[s]['clips']}/{budget[s]}" for s in SPLITS)
+    return (f"the source filled only part of the task's clip budget: {got} clips (built/budget); for more, "
+            f"raise --clips-per-recording (now {per_recording}) or add recordings")
+
+
+def _check_splits_have_recordings(split_of: dict[str, str], rec_ids: list[str]) -> None:
+    """A split with no recording can only end empty: say so before anything is rendered."""
+    for split in SPLITS:
+        if not any(split_of.get(r) == split for r in rec_ids):
+            raise FxbenchError(f"split {split!r} got no clips: no recording of the {len(rec_ids)} is assigned to it; "
+                               f"add recordings (or players, for a source split by player)", exit_code=2)
+
+
 def _plan(rec_ids: list[str], split_of: dict[str, str], budget: dict[str, int], per_recording: int,
           work: Path) -> dict[str, list[ShardJob]]:
     """Each split's recordings, in id order, cut into groups: one job (and shard) each.
@@ -102,7 +118,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     from fxbench.dataset.workers import shard_pool
 
     started = time.perf_counter()
-    policy = ClipPolicy.for_task(task)
+    policy = ClipPolicy.for_task(task, source)
     rec_ids = source.recording_ids()
     skipped = getattr(source, "warnings", [])
     for line in skipped:
@@ -116,6 +132,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     fixed = getattr(source, "fixed_splits", None)
     split_of = fixed() if callable(fixed) else assign_splits(rec_ids, task.splits, seed,
                                                              key=getattr(source, "split_key", None))
+    _check_splits_have_recordings(split_of, rec_ids)
     budget = split_budget(task)
     g = len(task.grid_points())
 
@@ -186,12 +203,16 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                 break
             took = keep(queue.popleft().result())
             advance(took, info=f"{sum(s['rows'] for s in stats.values())} rows")
+        n_clips = sum(s["clips"] for s in stats.values())
+        if n_clips < task.dataset.clips:  # the source ran short: end the bar at what was built
+            advance(0, total=n_clips)
     shutil.rmtree(work, ignore_errors=True)
-    n_clips = sum(s["clips"] for s in stats.values())
     empty = [s for s in SPLITS if stats[s]["rows"] == 0]
     if empty:
-        raise FxbenchError(f"split {empty[0]!r} got no clips (the source gave {n_clips} usable clips in all); "
-                           f"use a source with more non-silent audio")
+        mine = sum(split_of.get(r) == empty[0] for r in rec_ids)
+        raise FxbenchError(f"split {empty[0]!r} got no clips: its {mine} recording(s) gave no non-silent "
+                           f"{task.clip_seconds:g}-s clip (the source gave {n_clips} in all); add recordings or "
+                           f"raise --clips-per-recording")
     manifest = {
         "fxbench_version": fxbench.__version__, "format_version": FORMAT_VERSION,
         "fingerprint": fingerprint(task, source, seed),
@@ -204,4 +225,6 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
     manifest = json.loads(json.dumps(manifest))  # exactly what a reader of fxbench.json gets (lists, not tuples)
     write_card(root, task, manifest)
     (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    if n_clips < task.dataset.clips:
+        print(f"fxbench: note: {shortfall_line(stats, budget, policy.clips_per_recording)}", file=sys.stderr)
     return manifest

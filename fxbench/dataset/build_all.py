@@ -74,8 +74,9 @@ def _merge_dry(parts: list[Path], root: Path) -> tuple[dict[str, str], dict[str,
 
 
 def build_tasks(tasks: list[TaskConfig], source_spec: str, seed: int, out_dir: Path,
-                progress: bool = True, workers: int | None = None) -> dict:
-    """Build every task of ``tasks`` from ``source_spec`` into one repository folder; return its manifest."""
+                progress: bool = True, workers: int | None = None, clips_per_recording: int | None = None) -> dict:
+    """Build every task of ``tasks`` from ``source_spec`` into one repository folder; return its manifest.
+    ``clips_per_recording`` (None: each task's default for the source's kind) applies to every task."""
     from fxbench.dataset.card import write_multi_card
     from fxbench.sources import open_source
 
@@ -88,8 +89,8 @@ def build_tasks(tasks: list[TaskConfig], source_spec: str, seed: int, out_dir: P
         per_task, parts, files = {}, [], {}
         for task in tasks:
             part = tmp / f".part-{task.task}"
-            m = build_dataset(task, open_source(source_spec, task, seed), seed, part, progress=progress,
-                              workers=workers)
+            m = build_dataset(task, open_source(source_spec, task, seed, clips_per_recording), seed, part,
+                              progress=progress, workers=workers)
             for rel, digest in m["files"].items():
                 if rel.startswith(f"{task.task}/"):
                     (tmp / task.task).mkdir(exist_ok=True)

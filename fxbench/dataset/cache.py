@@ -36,7 +36,8 @@ def read_manifest(path: Path) -> Optional[dict]:
 
 def ensure_dataset(task: TaskConfig, source: Source, seed: int, data_dir: Optional[str] = None,
                    progress: bool = True) -> tuple[Path, dict, Optional[float]]:
-    """Reuse the cached dataset with this fingerprint, or build it; return (folder, manifest, build seconds)."""
+    """Reuse the cached dataset with this fingerprint, or build it; return (folder, manifest, build seconds).
+    The source's clips per recording (set by ``open_source``) are part of the fingerprint."""
     fp = fingerprint(task, source, seed)
     path = cache_root(data_dir) / "datasets" / f"{task.task}-{source.name}-{fp[:12]}"
     manifest = read_manifest(path)
@@ -48,14 +49,17 @@ def ensure_dataset(task: TaskConfig, source: Source, seed: int, data_dir: Option
 
 
 def resolve_dataset(task: TaskConfig, source: str = "synth", seed: int = 0, data_dir: Optional[str] = None,
-                    data: Optional[str] = None, progress: bool = True) -> tuple[Path, dict, Optional[float]]:
+                    data: Optional[str] = None, progress: bool = True, clips_per_recording: Optional[int] = None
+                    ) -> tuple[Path, dict, Optional[float]]:
     """The dataset a command runs on: ``data`` (a built folder or Hub repo id) as given, else the
-    cached build of ``source`` with ``seed``, built first when missing; (folder, manifest, build seconds)."""
+    cached build of ``source`` with ``seed`` (and ``clips_per_recording``, None: the source kind's default),
+    built first when missing; (folder, manifest, build seconds)."""
     from fxbench.errors import FxbenchError
     from fxbench.sources import open_source
 
     if data is None:
-        return ensure_dataset(task, open_source(source, task, seed), seed, data_dir, progress=progress)
+        return ensure_dataset(task, open_source(source, task, seed, clips_per_recording), seed, data_dir,
+                              progress=progress)
     from fxbench.dataset.hub import resolve_data
 
     path = resolve_data(data)

@@ -16,9 +16,22 @@ def _configs(task: TaskConfig, manifest: dict) -> list[dict]:
             for config in (task.task, DRY_CONFIG)]
 
 
-#: Licence of the source audio, which the rendered data inherits. A folder of the user's own
-#: recordings has whatever licence they carry, which fxbench cannot know: "other".
-LICENCES = {"synth": "mit", "guitarset": "cc-by-4.0"}
+def _source_terms(source_name: str) -> tuple[str, str, str]:
+    """(licence id, credit line, split policy) of the source a manifest names: the rendered audio inherits
+    the source audio's licence. A source not in the registry gets "other" (its licence is unknown here)."""
+    from fxbench.sources.registry import source_entry
+
+    entry = source_entry(source_name)
+    if entry is None:
+        return "other", "", "by the source's own rule"
+    return entry.licence, entry.credit, entry.splits
+
+
+def _licence_text(source_name: str) -> str:
+    licence, credit, _ = _source_terms(source_name)
+    shown = "that of the source recordings" if licence == "other" else licence
+    text = f"Licence: {shown} (the rendered audio inherits the licence of the source audio)."
+    return text + (f" Source audio: {credit}; credit it when you use this data." if credit else "")
 
 
 def _dataset_info(task: TaskConfig, manifest: dict) -> list[dict]:
@@ -65,7 +78,7 @@ Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_ind
 """
 
 
-def _columns_and_clips(task: TaskConfig, policy: dict) -> str:
+def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
     return f"""## Columns
 
 - `id`: `<clip_id>-g<grid_index>`; `split`; `recording_id`, `clip_id`: where the row came from.
@@ -79,9 +92,19 @@ def _columns_and_clips(task: TaskConfig, policy: dict) -> str:
 
 {policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
 {policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
-stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording. Recordings are assigned to
-splits in seeded blocks of ten (8 train, 1 validation, 1 test), by recording, the same for every task.
+stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
+Recordings (never clips) are assigned to splits, the same for every task: {_source_terms(source_name)[2]}.
 """
+
+
+def _why_per_recording(source_name: str) -> str:
+    from fxbench.sources.registry import source_entry
+
+    entry = source_entry(source_name)
+    if entry is not None and entry.kind == "synth":
+        return "synthetic recordings are cheap, so many short ones give more voices per split"
+    return "real recordings are long and few, so each gives several clips"
+
 
 
 def _write(root: Path, header: dict, body: str) -> None:
@@ -95,7 +118,7 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
         "configs": _configs(task, manifest),
         "dataset_info": _dataset_info(task, manifest),
         "pretty_name": f"fxbench {task.task}",
-        "license": LICENCES.get(source_name, "other"),
+        "license": _source_terms(source_name)[0],
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
         "fxbench": {"fingerprint": manifest["fingerprint"], "fxbench_version": manifest["fxbench_version"],
@@ -107,8 +130,7 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
 {task.description}
 
 Built by fxbench {manifest['fxbench_version']} from source `{src.get('name')}` with seed {manifest['seed']}.
-Fingerprint `{manifest['fingerprint']}`. Licence: {LICENCES.get(source_name, "that of the source recordings")}
-(the rendered audio inherits the licence of the source audio).
+Fingerprint `{manifest['fingerprint']}`. {_licence_text(source_name)}
 
 ## Load it
 
@@ -119,7 +141,7 @@ dry = datasets.load_dataset("path/to/this/folder", "dry")           # the dry cl
 ```
 
 {_task_section(task, manifest)}
-{_columns_and_clips(task, manifest['clip_policy'])}"""
+{_columns_and_clips(task, manifest['clip_policy'], source_name)}"""
     _write(root, header, body)
 
 
@@ -139,7 +161,7 @@ def write_multi_card(root: Path, tasks: list[TaskConfig], manifest: dict) -> Non
                  "splits": [{"name": s, "num_examples": manifest["dry_clips"][s]} for s in SPLITS]})
     header = {
         "configs": configs, "dataset_info": info, "pretty_name": "fxbench",
-        "license": LICENCES.get(source_name, "other"),
+        "license": _source_terms(source_name)[0],
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
         "fxbench": {"fxbench_version": manifest["fxbench_version"], "seed": manifest["seed"],
@@ -153,8 +175,7 @@ def write_multi_card(root: Path, tasks: list[TaskConfig], manifest: dict) -> Non
 
 Built by fxbench {manifest['fxbench_version']} from source `{source_name}` with seed {manifest['seed']}: one
 config per task, each exactly what `fxbench data build --task <task>` writes on its own (same fingerprint,
-same shards), and one `dry` config holding every dry clip once for all tasks. Licence:
-{LICENCES.get(source_name, "that of the source recordings")} (the rendered audio inherits the licence of the source audio).
+same shards), and one `dry` config holding every dry clip once for all tasks. {_licence_text(source_name)}
 
 ## Load it
 
@@ -165,5 +186,5 @@ dry = datasets.load_dataset("path/to/this/folder", "dry")   # every dry clip, on
 ```
 
 {sections}
-{_columns_and_clips(tasks[0], per_task[tasks[0].task]['clip_policy'])}"""
+{_columns_and_clips(tasks[0], per_task[tasks[0].task]['clip_policy'], source_name)}"""
     _write(root, header, body)

@@ -32,8 +32,17 @@ class ClipPolicy:
     clips_per_recording: int = 2
 
     @classmethod
-    def for_task(cls, task: TaskConfig) -> "ClipPolicy":
-        return cls(clip_seconds=task.clip_seconds, clips_per_recording=task.dataset.clips_per_recording)
+    def for_task(cls, task: TaskConfig, source: Optional[Any] = None) -> "ClipPolicy":
+        """The clips per recording ``open_source`` chose (a ``--clips-per-recording`` override, else the task's
+        default for the source's kind); a source made by hand gets the default of its registered kind."""
+        per_recording = getattr(source, "clips_per_recording", None)
+        if per_recording is None:
+            from fxbench.sources import default_clips_per_recording
+            from fxbench.sources.registry import source_entry
+
+            entry = source_entry(getattr(source, "name", "synth"))
+            per_recording = default_clips_per_recording(task, entry.kind if entry else "synth")
+        return cls(clip_seconds=task.clip_seconds, clips_per_recording=per_recording)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -45,7 +45,7 @@ class ClipMaker:
         from fxbench.render import GridRenderer
 
         self.task, self.source = task, source
-        self.policy = ClipPolicy.for_task(task)
+        self.policy = ClipPolicy.for_task(task, source)
         self.renderer = GridRenderer(task)
         self.features = MelFeatures(task.features, task.sample_rate)
         self.bypass = next((i for i, e in enumerate(self.renderer.effects) if e is None), None)

@@ -1,44 +1,35 @@
-"""Source audio: where dry recordings come from, selected by ``--source``.
+"""Source audio: where dry recordings come from, selected by ``--source name[:ARG]``.
 
-``synth`` (default) is embedded and needs no download; ``folder:PATH`` reads every audio file
-under a folder (one file = one recording); ``guitarset:PATH`` reads a local copy of GuitarSet and
-splits it by player.
+Every source registers itself in its own module (``fxbench.sources.registry``); ``fxbench sources``
+lists them. ``synth`` (default) is embedded and needs no download; the real ones read recordings.
 """
 from __future__ import annotations
 
-import math
-from pathlib import Path
+from typing import Optional
 
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Recording, Source
 from fxbench.task import TaskConfig
 
-SOURCE_KINDS = ("synth", "folder:PATH", "guitarset:PATH")
-
-__all__ = ["Recording", "Source", "open_source", "SOURCE_KINDS"]
+__all__ = ["Recording", "Source", "open_source", "default_clips_per_recording"]
 
 
-def open_source(spec: str, task: TaskConfig, seed: int) -> Source:
-    """Parse a ``--source`` value into a source sized for ``task``."""
-    kind, _, arg = spec.partition(":")
-    if kind == "synth" and not arg:
-        from fxbench.sources.synth import SynthSource
+def default_clips_per_recording(task: TaskConfig, kind: str) -> int:
+    """Synthetic recordings are cheap, so a few clips each; real ones are long and few, so many each."""
+    return task.dataset.real_clips_per_recording if kind == "real" else task.dataset.clips_per_recording
 
-        per_rec = task.dataset.clips_per_recording
-        # a quarter more recordings than clips need: each split's budget is then always met, whatever the
-        # blocks gave it (unused recordings are never synthesised)
-        return SynthSource(seed=seed, n_recordings=math.ceil(task.dataset.clips / per_rec * 1.25) + 10,
-                           seconds=per_rec * task.clip_seconds, sample_rate=task.sample_rate)
-    if kind == "folder":
-        if not arg:
-            raise FxbenchError("--source folder:PATH needs a path, e.g. --source folder:~/guitar-di", exit_code=2)
-        from fxbench.sources.folder import FolderSource
 
-        return FolderSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
-    if kind == "guitarset":
-        from fxbench.sources.guitarset import HOW_TO_GET, GuitarSetSource
+def open_source(spec: str, task: TaskConfig, seed: int, clips_per_recording: Optional[int] = None) -> Source:
+    """Parse a ``--source`` value into a source sized for ``task``.
 
-        if not arg:
-            raise FxbenchError(f"--source guitarset:PATH needs a path; {HOW_TO_GET}", exit_code=2)
-        return GuitarSetSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
-    raise FxbenchError(f"unknown source {spec!r}; valid sources: {', '.join(SOURCE_KINDS)}", exit_code=2)
+    ``clips_per_recording`` overrides the task's default for the source's kind; the value used is kept on
+    the source (``source.clips_per_recording``), where the clip policy and so the fingerprint find it."""
+    from fxbench.sources.registry import parse_source_spec
+
+    if clips_per_recording is not None and clips_per_recording < 1:
+        raise FxbenchError(f"--clips-per-recording must be at least 1, got {clips_per_recording}", exit_code=2)
+    entry, arg = parse_source_spec(spec)
+    per_recording = clips_per_recording or default_clips_per_recording(task, entry.kind)
+    source = entry.factory(task, seed, arg, per_recording)
+    source.clips_per_recording = per_recording
+    return source

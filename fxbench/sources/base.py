@@ -41,3 +41,4 @@ class Source(Protocol):
 
     # Optional: ``fixed_splits() -> {id: split}`` for sources with a canonical split (GuitarSet's players),
     # and ``split_key(id)`` to order ids for split assignment when their sort order depends on the size.
+    # ``open_source`` sets ``clips_per_recording`` on the source it makes: the clip policy reads it there.

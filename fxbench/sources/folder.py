@@ -16,6 +16,7 @@ from pedalboard.io import AudioFile, StreamResampler
 from fxbench.checksums import sha256_file
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Recording
+from fxbench.sources.registry import register_source
 
 AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "aiff", "aif")
 _MP3_DECODER_DELAY = 529  # samples every mp3 decoder adds on top of the encoder delay
@@ -41,38 +42,38 @@ def list_audio_files(root: Path) -> list[str]:
 
 
 def _mp3_gapless(path: Path, decoded_frames: int) -> tuple[int, int] | None:
-    """(start, length) of the real audio from a LAME/Xing 'Info' tag, if present and if the
-    decoder left the encoder delay and padding in (pedalboard 0.9 does): else None."""
-    with open(path, "rb") as f:
-        head = f.read(10)
-        start = 0
-        if head[:3] == b"ID3" and len(head) == 10:  # skip an ID3v2 tag (syncsafe size)
-            start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
-            start += 10 if head[5] & 0x10 else 0
-        f.seek(start)
-        buf = f.read(4096)
-    sync = next((i for i in range(len(buf) - 1) if buf[i] == 0xFF and buf[i + 1] & 0xE0 == 0xE0), None)
-    if sync is None:
+    """(start, length) of the real audio from the LAME tag's encoder delay and padding, if the file has
+    one and the decoder left them in (pedalboard 0.9 does): else None, and the decoded audio is kept."""
+    from mutagen import MutagenError
+    from mutagen.mp3 import MP3
+    from mutagen.mp3._util import XingHeader, XingHeaderError  # mutagen's LAME tag parser; MP3 keeps no delay
+
+    try:
+        info = MP3(str(path)).info
+        if info.layer != 3:
+            return None
+        with open(path, "rb") as f:
+            f.seek(info.frame_offset + XingHeader.get_offset(info))
+            xing = XingHeader(f)
+    except (MutagenError, XingHeaderError, OSError):
         return None
-    frame = buf[sync:sync + 400]
-    tag = max(frame.find(b"Xing"), frame.find(b"Info"))
-    if tag < 0 or len(frame) < tag + 8:
-        return None
-    flags = int.from_bytes(frame[tag + 4:tag + 8], "big")
-    if not flags & 1:
-        return None  # no frame count: cannot check what the decoder did
-    n_frames = int.from_bytes(frame[tag + 8:tag + 12], "big")
-    pos = tag + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
-    ext = frame[pos:pos + 24]
-    if len(ext) < 24 or not all(32 <= b < 127 for b in ext[:4]):  # 'LAME3.100', 'Lavc58.x', ...
-        return None
-    delay, pad = (ext[21] << 4) | (ext[22] >> 4), ((ext[22] & 0x0F) << 8) | ext[23]
-    per_frame = 1152 if (frame[1] >> 3) & 3 == 3 else 576  # MPEG-1 layer III vs MPEG-2/2.5
-    if decoded_frames != n_frames * per_frame:
+    lame = xing.lame_header
+    if lame is None or xing.frames < 0:
+        return None  # no delay/padding, or no frame count to check what the decoder did
+    per_frame = 1152 if info.version == 1 else 576  # MPEG-1 layer III vs MPEG-2/2.5
+    if decoded_frames != xing.frames * per_frame:
         return None  # decoder already trimmed (or counts differently): trust it
-    length = n_frames * per_frame - delay - pad
-    skip = delay + _MP3_DECODER_DELAY
+    length = xing.frames * per_frame - lame.encoder_delay_start - lame.encoder_padding_end
+    skip = lame.encoder_delay_start + _MP3_DECODER_DELAY
     return skip, max(0, min(length, decoded_frames - skip))
+
+
+@register_source("folder", kind="real", licence="other", takes_path=True,
+                 description="every audio file under a folder of your own dry recordings (one file = one recording)",
+                 path_hint="e.g. --source folder:~/guitar-di")
+def open_folder(task: Any, seed: int, arg: str, clips_per_recording: int) -> "FolderSource":
+    """The licence is whatever the user's recordings carry, which fxbench cannot know: 'other'."""
+    return FolderSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
 
 
 class FolderSource:

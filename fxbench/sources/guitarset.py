@@ -13,6 +13,7 @@ from typing import Any
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Recording
 from fxbench.sources.folder import FolderSource, list_audio_files
+from fxbench.sources.registry import register_source
 
 AUDIO_DIR = "audio_mono-mic"
 SPLITS = ("train", "validation", "test")
@@ -51,6 +52,18 @@ def _normalise_splits(split_players: dict[str, list[str]] | None) -> dict[str, l
                                    f"give each player one split", exit_code=2)
             seen[p] = s
     return out
+
+
+CITATION = ('Q. Xi, R. M. Bittner, J. Pauwels, X. Ye, J. P. Bello, "GuitarSet: A Dataset for Guitar '
+            'Transcription", ISMIR 2018 (CC-BY-4.0)')
+
+
+@register_source("guitarset", kind="real", licence="cc-by-4.0", takes_path=True, path_hint=HOW_TO_GET,
+                 description="a local copy of GuitarSet's audio_mono-mic takes (acoustic guitar, 6 players)",
+                 splits="fixed, by player: train 00-03, validation 04, test 05", credit=CITATION)
+def open_guitarset(task: Any, seed: int, arg: str, clips_per_recording: int) -> "GuitarSetSource":
+    """Split by player, as RemFX did, so test scores measure generalisation to an unseen guitarist."""
+    return GuitarSetSource(Path(arg).expanduser(), sample_rate=task.sample_rate, min_seconds=task.clip_seconds)
 
 
 class GuitarSetSource:

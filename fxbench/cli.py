@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output", default=None, help="write the result record exactly here "
                    "(default: leaderboard/results/<task>/...)")
     _eval_args(r)
+    _also_eval_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("tasks", help="list the tasks")
@@ -108,6 +109,12 @@ def _eval_args(p: argparse.ArgumentParser) -> None:
                    "split (default) or all of its rows (a source the model never saw)")
 
 
+def _also_eval_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--also-eval", action="append", default=[], metavar="S", help="also score the trained model "
+                   "on source S (repeatable; `own` = the training data's test split): one more record each, "
+                   "written beside the first")
+
+
 def _check_clips_per_recording(args: argparse.Namespace) -> None:
     """Fail before any work on a bad --clips-per-recording."""
     n = getattr(args, "clips_per_recording", None)
@@ -117,7 +124,7 @@ def _check_clips_per_recording(args: argparse.Namespace) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from fxbench.models.base import TrainConfig
-    from fxbench.runner import RunConfig, execute
+    from fxbench.runner import RunConfig, execute_all
 
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
@@ -136,11 +143,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
                     data_dir=args.data_dir, data=args.data, train=train, epochs_note=args.epochs_note,
                     eval_source=args.eval_source, eval_split=args.eval_split,
-                    clips_per_recording=args.clips_per_recording)
-    record, outputs = execute(cfg)
-    path = _save_record(record, args.output)
-    for figure in _figures(record, outputs, path):
-        print(f"figure: {figure}")
+                    clips_per_recording=args.clips_per_recording, also_eval=tuple(args.also_eval))
+    if args.also_eval and args.output:
+        raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
+                           "(each record gets its own name under leaderboard/results/)", exit_code=2)
+    for record, outputs in execute_all(cfg):
+        path = _save_record(record, args.output)
+        for figure in _figures(record, outputs, path):
+            print(f"figure: {figure}")
     return 0
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -25,6 +25,10 @@ class RunConfig:
     eval_source: Optional[str] = None  # score on this source's rows instead of the training data's test split
     eval_split: str = "test"  # with eval_source: its "test" split, or "all" of its rows
     clips_per_recording: Optional[int] = None  # None: the task's default for the source's kind
+    also_eval: tuple[str, ...] = ()  # more sources the trained model is scored on ("own": its test split)
+
+
+OWN = "own"  # in ``also_eval``: the training dataset's own test split
 
 
 def run(cfg: RunConfig) -> dict:
@@ -34,6 +38,12 @@ def run(cfg: RunConfig) -> dict:
 
 def execute(cfg: RunConfig) -> tuple[dict, dict]:
     """Like ``run``, also returning the test targets and predictions (for the figures)."""
+    return execute_all(cfg)[0]
+
+
+def execute_all(cfg: RunConfig) -> list[tuple[dict, dict]]:
+    """Train once; score on the main evaluation and then on each of ``cfg.also_eval``: one record each.
+    Training once for synth -> synth and synth -> real keeps the two scores of one model together."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
@@ -53,7 +63,11 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
                                               clips_per_recording=cfg.clips_per_recording)
     t = time.perf_counter()
     splits = load_splits(path, task)
-    evaluation = resolve_evaluation(task, cfg, path, manifest, splits)
+    evaluations = [resolve_evaluation(task, cfg, path, manifest, splits)]
+    for spec in cfg.also_eval:
+        other = replace(cfg, eval_source=None if spec == OWN else spec, eval_split="test" if spec == OWN else
+                        cfg.eval_split)
+        evaluations.append(resolve_evaluation(task, other, path, manifest, splits))
     load_s = time.perf_counter() - t
     model = factory(task, cfg.train)
 
@@ -61,29 +75,31 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     model.fit(splits["train"], splits["validation"])
     train_s = time.perf_counter() - t
 
-    test = evaluation.data
-    t = time.perf_counter()
-    with progress_bar("predict", total=1, enabled=cfg.train.progress) as advance:
-        pred = model.predict(test.without_labels())
-        advance(1)
-    predict_s = time.perf_counter() - t
-    metrics = compute_metrics(task, test.y, pred)
-    if callable(getattr(model, "reconstruct", None)):
-        metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)
     config = {**model.hyperparameters(), "device_used": device}
     if cfg.epochs_note:
         config["epochs_note"] = cfg.epochs_note
-
-    record = new_record(
-        task, model=model_label(cfg.model), submission={"kind": "model", "source": kind, "spec": cfg.model},
-        seed=cfg.train.seed, data_seed=manifest.get("seed", cfg.data_seed),
-        source=cfg.source if cfg.data is None else f"data:{cfg.data}", manifest=manifest, splits=splits,
-        evaluation=evaluation, pred=pred, metrics=metrics, config=config,
-        history=list(getattr(model, "history", []) or []),
-        timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
-                "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-        environment=_environment())
-    return record, {"task": task, "y_true": test.y, "y_pred": pred}
+    out = []
+    for evaluation in evaluations:
+        test = evaluation.data
+        t = time.perf_counter()
+        with progress_bar("predict", total=1, enabled=cfg.train.progress) as advance:
+            pred = model.predict(test.without_labels())
+            advance(1)
+        predict_s = time.perf_counter() - t
+        metrics = compute_metrics(task, test.y, pred)
+        if callable(getattr(model, "reconstruct", None)):
+            metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)
+        record = new_record(
+            task, model=model_label(cfg.model), submission={"kind": "model", "source": kind, "spec": cfg.model},
+            seed=cfg.train.seed, data_seed=manifest.get("seed", cfg.data_seed),
+            source=cfg.source if cfg.data is None else f"data:{cfg.data}", manifest=manifest, splits=splits,
+            evaluation=evaluation, pred=pred, metrics=metrics, config=config,
+            history=list(getattr(model, "history", []) or []),
+            timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
+                    "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
+            environment=_environment())
+        out.append((record, {"task": task, "y_true": test.y, "y_pred": pred}))
+    return out
 
 
 def resolve_evaluation(task: TaskConfig, cfg: RunConfig, path, manifest: dict, splits: dict):

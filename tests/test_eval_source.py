@@ -36,7 +36,8 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 
 def _run(task_dir, tmp_path, *args) -> tuple[int, dict | None]:
     out = tmp_path / "r.json"
-    code = main(["run", "--task", "small_bitcrush", "--model", "mean", "--quiet", "--output", str(out),
+    model = [] if "--model" in args else ["--model", "mean"]
+    code = main(["run", "--task", "small_bitcrush", *model, "--quiet", "--output", str(out),
                  "--clips-per-recording", "2", *args])
     return code, json.loads(out.read_text()) if code == 0 else None
 
@@ -115,3 +116,23 @@ def test_score_accepts_eval_source(task_dir, tmp_path, folders):
     assert rec["condition"] == "synth_to_real" and rec["n_test"] == len(test)
     assert rec["eval_dataset_fingerprint"] == json.loads((path / "fxbench.json").read_text())["fingerprint"]
     assert open_source(spec, task, 0).name == "folder"
+
+
+def test_also_eval_scores_one_trained_model_on_several_sources(task_dir, tmp_path, folders, monkeypatch):
+    """One training, one record per evaluation: the synth -> synth and synth -> real scores of the same
+    model (same predictions on the shared test split as a plain run's)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--task", "small_bitcrush", "--model", "random", "--quiet", "--clips-per-recording", "2",
+                 "--eval-source", f"folder:{folders['eval']}", "--also-eval", "own"]) == 0
+    recs = [json.loads(p.read_text()) for p in sorted((tmp_path / "leaderboard" / "results").rglob("*.json"))]
+    assert sorted(r["condition"] for r in recs) == ["synth_to_real", "synth_to_synth"]
+    assert len({r["dataset_fingerprint"] for r in recs}) == 1
+    _, plain = _run(task_dir, tmp_path, "--model", "random")  # a plain run: the same own-test predictions
+    own = next(r for r in recs if r["condition"] == "synth_to_synth")
+    assert own["predictions_sha256"] == plain["predictions_sha256"]
+
+
+def test_also_eval_with_one_output_file_is_refused(task_dir, tmp_path, capsys):
+    code = main(["run", "--task", "small_bitcrush", "--model", "mean", "--quiet", "--output", str(tmp_path / "r.json"),
+                 "--also-eval", "own"])
+    assert code == 2 and "--also-eval makes several records" in capsys.readouterr().err

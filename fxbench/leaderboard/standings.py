@@ -137,13 +137,41 @@ def frame(records: Records, paths: Optional[Sequence[Optional[str]]] = None) -> 
     return df
 
 
+#: The ranked source of each kind: what `fxbench run` builds by default (synth) and the real audio every
+#: install has (the shipped GuitarSet excerpts), both with data seed 0.
+CANONICAL_SOURCES = {"synth": "synth", "real": "guitarset-excerpts"}
+
+
+@lru_cache(maxsize=None)
+def canonical(task: str) -> dict[str, tuple[str, str]]:
+    """Condition -> (training fingerprint, evaluation fingerprint or "") of the datasets this install builds
+    by default for ``task``: the group ranked first, whatever else has more records. Empty for a task
+    this install does not define."""
+    from fxbench.dataset.build import fingerprint
+    from fxbench.sources import open_source
+    from fxbench.task import available_tasks, load_task
+
+    if task not in available_tasks():
+        return {}
+    t = load_task(task)
+    fp = {kind: fingerprint(t, open_source(spec, t, 0), 0) for kind, spec in CANONICAL_SOURCES.items()}
+    return {f"{a}_to_{b}": (fp[a], "" if a == b else fp[b]) for a in fp for b in fp}
+
+
+def _is_canonical(row: pd.Series) -> bool:
+    want = canonical(row["task"]).get(row["condition"])
+    return want == (row["dataset_fingerprint"], row["eval_dataset_fingerprint"]) and row["eval_split"] == "test"
+
+
 def _groups(df: pd.DataFrame) -> pd.Series:
-    """Within a task × condition: newest version first, then most records, then the smallest fingerprints."""
+    """Within a task × condition: newest version first, then the datasets this install builds by default
+    (`canonical`), then most records, then the smallest fingerprints."""
     keys = ["task", "condition", *GROUP]
     key = df[keys].assign(eval_dataset_fingerprint=df["eval_dataset_fingerprint"].fillna(""))
     sizes = key.groupby(keys, sort=False).size().rename("n").reset_index()
-    sizes = sizes.sort_values(["task", "condition", "task_version", "n", *GROUP[1:]],
-                              ascending=[True, True, False, False, True, True, True], kind="mergesort")
+    sizes["canonical"] = sizes.apply(_is_canonical, axis=1) if len(sizes) else []
+    sizes = sizes.sort_values(["task", "condition", "task_version", "canonical", "n", *GROUP[1:]],
+                              ascending=[True, True, False, False, False, True, True, True], kind="mergesort")
     sizes["group"] = sizes.groupby(["task", "condition"]).cumcount()
     return pd.Series(key.merge(sizes, on=keys, how="left")["group"].to_numpy(), index=df.index, dtype=int)
 

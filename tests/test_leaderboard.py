@@ -142,6 +142,16 @@ def test_current_group_is_latest_version_then_most_records_then_smallest_fingerp
     assert _groups(newer) == [(3, "c" * 64), (1, FP_B), (1, FP_A)]
 
 
+def test_the_default_dataset_ranks_before_a_more_used_one():
+    """The installed task's default synth build is the ranked group even when older data has more records."""
+    from fxbench.leaderboard.standings import canonical
+
+    default_fp = canonical("bitcrush")["synth_to_synth"][0]
+    records = [_rec("m", s, 0.1, fp=FP_A) for s in range(3)] + [_rec("m", 0, 0.2, fp=default_fp)]
+    assert _groups(records)[0] == (1, default_fp)
+    assert _groups([_rec("m", s, 0.1, fp=FP_A) for s in range(3)] + [_rec("m", 0, 0.2, fp=FP_B)])[0] == (1, FP_A)
+
+
 def test_same_records_same_bytes_in_any_order(tmp_path):
     recs = [_rec(m, s, 0.1 + 0.05 * i + 0.01 * s, rows=[0.1 + 0.01 * s] * 10, task=t)
             for i, m in enumerate(("cnn", "mean", "random")) for s in range(3) for t in ("bitcrush", "reverb")]

@@ -5,6 +5,11 @@ scales harmonic m by its own gain.  So instead of a per-sample loop, a note is o
 batched inverse FFT of a (blocks x harmonics) gain matrix, a block holding a whole
 number of periods.  Pick position, pickup position, per-string damping, note-off
 muting, body resonances and detuning stay explicit per-player parameters.
+
+What a model learns here has to carry over to real guitar, so the takes are shaped after
+real DI and microphone recordings: phrases and rests (a clip is never loud throughout),
+soft pick attacks (an instant onset is a broadband click real strings do not make),
+faster decays, and a louder, darker noise floor.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ SCALES = {"major": ((0, 2, 4, 5, 7, 9, 11), (0, 2, 4, 7, 9)), "minor": ((0, 2, 3
 STRUMS = ("D.D.D.D.", "D.DUD.DU", "D.DU.UDU", "DUDUDUDU", "D..UD.DU", "D.D..UDU")  # eighth notes
 ARPS = ((0, 2, 3, 4, 5, 4, 3, 2), (0, 3, 2, 4, 3, 5, 4, 3), (0, 2, 4, 3, 5, 3, 4, 2), (0, 4, 3, 5, 1, 4, 3, 5))
 LEAD_DURS = (1, 2, 2, 3, 4, 4, 6, 8)  # in sixteenths
-NOISE_FLOOR_DB = (-84.0, -64.0)  # RMS of the recording chain's floor, dB re the peak
+NOISE_FLOOR_DB = (-80.0, -45.0)  # RMS of the recording chain's floor, dB re the peak
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,11 @@ class _Player:
     busy: float  # how often the lead player picks short notes
     body: tuple[tuple[float, float, float], ...]  # peak filters (Hz, dB, Q)
     lowpass_hz: float
+    rest_p: float  # share of phrases left as rests (strings ring out or are muted)
+    phrase_db: float  # spread of phrase-to-phrase loudness, dB
+    click: float  # pick-noise level (a DI's pick click is faint, a miked acoustic's is not)
+    let_ring: float  # chance a phrase's last notes ring on into the rest
+    attack_ms: float  # pick release time: a soft pick or a finger is slower and darker
 
 
 def _player(seed: int, player: int) -> _Player:
@@ -75,11 +85,13 @@ def _player(seed: int, player: int) -> _Player:
     return _Player(
         instrument="electric" if electric else "acoustic", style_p=tuple(style_p.tolist()),
         tempo=u(80, 150), pick_pos=u(0.08, 0.3), pickup_pos=u(0.06, 0.25), tilt=u(0.6, 1.0),
-        bright_hz=u(4000, 12000), damp=(u(0.2, 1.0) * (1.0 if electric else 1.5), u(3e-4, 1.5e-3), u(3e-7, 2e-6)),
+        bright_hz=u(4000, 12000), damp=(u(0.4, 2.5) * (1.0 if electric else 1.5), u(5e-4, 3e-3), u(5e-7, 4e-6)),
         string_loss=tuple(r.uniform(0.8, 1.25, 6).tolist()), tuning=tuple(r.normal(0, u(1, 5), 6).tolist()),
         release_s=u(0.04, 0.12), vel=(u(0.5, 0.85), u(0.05, 0.2)), strum_ms=u(4, 15), jitter_ms=u(2, 10),
-        swing=u(0, 0.12) * (r.random() < 0.4), legato=u(0.7, 1.0), busy=u(0, 1),
-        body=body, lowpass_hz=u(6000, 10000) if electric else u(7000, 12000),
+        swing=u(0, 0.12) * (r.random() < 0.4), legato=u(0.45, 1.0), busy=u(0, 1),
+        body=body, lowpass_hz=u(2500, 9000) if electric else u(6000, 14000),
+        rest_p=u(0.1, 0.4), phrase_db=u(2, 8), click=u(0.005, 0.05) if electric else u(0.03, 0.15),
+        let_ring=u(0.4, 0.9), attack_ms=u(0.3, 3.0),
     )
 
 
@@ -152,6 +164,24 @@ def _compose(r: np.random.Generator, pl: _Player, style: str, key: int, mode: st
     return ev
 
 
+def _phrase(r: np.random.Generator, pl: _Player, events: list[list[Any]], seconds: float) -> list[list[Any]]:
+    """Real takes breathe: phrases of 1-4 s with their own loudness, and rests between them where the last
+    notes ring out or are muted. Without rests every frame is loud, which real recordings never are."""
+    out, t, playing = [], 0.0, bool(r.random() < 0.85)
+    while t < seconds:
+        span = float(r.uniform(1.0, 4.0) if playing else r.uniform(0.1, 0.8))
+        end = t + span
+        if playing:
+            gain = 10 ** (r.normal(0, pl.phrase_db) / 20)
+            ring = bool(r.random() < pl.let_ring)
+            for e in events:
+                if t <= e[0] < end:
+                    off = e[4] if e[4] < end else (e[4] + float(r.uniform(0.5, 2.0)) if ring else end)
+                    out.append([e[0], e[1], e[2], float(np.clip(e[3] * gain, 0.1, 1.0)), off])
+        t, playing = end, (not playing) or bool(r.random() > pl.rest_p)
+    return out
+
+
 def _smooth_table(n: int) -> np.ndarray:
     """smooth[b]: b has no prime factor above 13, so an irfft of length b is fast (no Bluestein)."""
     r = np.arange(n)
@@ -209,9 +239,12 @@ def _pluck(out: np.ndarray, r: np.random.Generator, pl: _Player, sr: int, i0: in
     spec[:, q: q * harm.size + 1: q] = np.exp(log_g) * (amp * phase).astype(np.complex64)
     w = np.fft.irfft(spec, b, axis=1)
     ramp = 1 - (1 - np.arange(b, dtype=np.float32) / b) ** 2  # ease-out: the highs decay fast early on
-    out[i0: i0 + n_len] += ((w[1:] - w[:-1]) * ramp + w[:-1]).ravel()[:n_len]
+    note = ((w[1:] - w[:-1]) * ramp + w[:-1]).ravel()[:n_len]
+    attack = min(n_len, max(2, int(pl.attack_ms * 1e-3 * sr)))  # the pick leaves the string over a few ms
+    note[:attack] *= np.sin(0.5 * np.pi * np.arange(attack, dtype=np.float32) / attack) ** 2
+    out[i0: i0 + n_len] += note
     burst = min(int(0.004 * sr), n_len)  # pick noise
-    out[i0: i0 + burst] += np.diff(r.random(burst + 1) - 0.5) * 0.1 * v * np.exp(-np.arange(burst) / (0.001 * sr))
+    out[i0: i0 + burst] += np.diff(r.random(burst + 1) - 0.5) * pl.click * v * np.exp(-np.arange(burst) / (0.001 * sr))
 
 
 @lru_cache(maxsize=64)
@@ -251,10 +284,10 @@ def _add_noise(y: np.ndarray, r: np.random.Generator, rms: float, sr: int) -> No
     n = len(y)
     spec = r.standard_normal(n // 2 + 1) + 1j * r.standard_normal(n // 2 + 1)
     f = np.fft.rfftfreq(n, 1 / sr)
-    corner = r.uniform(1500, 5000)
+    corner = r.uniform(500, 4000)
     room = np.fft.irfft(spec / np.sqrt(1 + (f / corner) ** 2), n)
     room *= 1 / max(float(np.sqrt(np.mean(room ** 2))), 1e-12)
-    white = r.standard_normal(n) * 10 ** (-r.uniform(14, 24) / 20)
+    white = r.standard_normal(n) * 10 ** (-r.uniform(20, 35) / 20)
     hum_share = float(r.uniform(0.1, 0.5))
     per = int(round(sr / (50, 60)[int(r.integers(2))]))
     ph = 2 * np.pi * np.arange(per) / per
@@ -272,7 +305,7 @@ def synth_recording(seed: int, index: int, seconds: float, sample_rate: int, n_p
     style = STYLES[int(r.choice(3, p=pl.style_p))]
     key, mode = int(r.integers(12)), ("major", "minor")[int(r.integers(2))]
     tempo = int(np.clip(round(pl.tempo + r.uniform(-15, 15)), 70, 160))
-    events = sorted(_compose(r, pl, style, key, mode, tempo, seconds), key=lambda e: e[0])
+    events = _phrase(r, pl, sorted(_compose(r, pl, style, key, mode, tempo, seconds), key=lambda e: e[0]), seconds)
     last: dict[int, list[Any]] = {}
     for e in events:  # a string sounds one note at a time: a new pluck mutes the old one
         if e[1] in last:
@@ -311,7 +344,7 @@ class SynthSource:
     """Deterministic synthetic guitar takes by a few 'players': the default, download-free source."""
 
     name = "synth"
-    version = 1  # bump whenever the generated audio changes
+    version = 2  # bump whenever the generated audio changes
 
     def __init__(self, seed: int = 0, n_recordings: int = 30, seconds: float = 4.0,
                  sample_rate: int = 44100, n_players: int = 6) -> None:

@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         if _portable(record):
             dest = results / path.relative_to(scratch / "leaderboard" / "results")
             dest.parent.mkdir(parents=True, exist_ok=True)
-            for f in path.parent.glob(path.stem + "*"):
-                shutil.copy2(f, dest.parent / f.name)
+            for suffix in (".json", ".confusion.png", ".loss.png"):  # the record and its own figures only
+                f = path.with_name(path.stem + suffix)
+                if f.is_file():
+                    shutil.copy2(f, dest.parent / f.name)
         else:
             kept.append(record)
     os.chdir(HERE.parent)

@@ -18,7 +18,10 @@ SR = 44100
 @pytest.fixture(scope="module")
 def dry_pcm() -> np.ndarray:
     rec = synth_recording(0, 3, 2.0, SR, 6)
-    return to_int16(rec.audio / np.abs(rec.audio).max() * 10 ** (-1 / 20))  # the clip policy's -1 dBFS peak
+    # a little white noise keeps every band of the clip well above int16's floor, so a stop band can be
+    # measured whatever the guitar's own top end
+    x = rec.audio + np.random.default_rng(0).standard_normal(rec.audio.size).astype(np.float32) * 0.003
+    return to_int16(x / np.abs(x).max() * 10 ** (-1 / 20))  # the clip policy's -1 dBFS peak
 
 
 def test_task_files_follow_the_paper():

@@ -30,13 +30,13 @@ parameters:
 dataset: {clips: 8, clips_per_recording: 1}
 """
 
-#: `fingerprint(load_task(t), open_source("synth", task, 0), 0)` as computed before sources became a
-#: registry and real sources got their own clips per recording: a synth build must never change.
+#: `fingerprint(load_task(t), open_source("synth", task, 0), 0)` of synth version 2: the default data may
+#: change only with a synth (or task, or format) version bump, never as a side effect.
 SYNTH_FINGERPRINTS = {
-    "bitcrush": "44a40744b338a387952ee08633a937a537fc2b4c27f738802c9d16a672179792",
-    "delay": "f20b26c047780020d37faaab354415fa103166910c8cb2f1f54e101d3c46db2c",
-    "limiter": "9727ef68ca8d538a690382028d260a2908f8206557ce67489c2fc7a3d1950f17",
-    "samplerate": "2e97c9f332dd5229987837c74d78b2fb255a97010797f361e5db865f911bbc81",
+    "bitcrush": "3be31313c209bf81215e152eae9536b53a27e0c8f2e11b200c55a05b8da34615",
+    "delay": "795351ff4d065fa9fe6548389ac640be0009f75d804a429be5838cc055a2c157",
+    "limiter": "270b90d5356fc75de75334a77e5e47a5727699e241d909d6a7bcf4d733be1c4c",
+    "samplerate": "d7b7f435e94f24073a911212428097b74b8e7735e027052a4cf00c652bd9ec84",
 }
 
 

@@ -165,8 +165,9 @@ def test_excerpts_are_package_data() -> None:
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["fxbench.sources"]
-    package = DATA.parents[1]
+    assert "fxbench.sources.data" in config["tool"]["setuptools"]["packages"]
+    patterns = config["tool"]["setuptools"]["package-data"]["fxbench.sources.data"]
+    package = DATA.parent
     shipped = {p for pattern in patterns for p in package.glob(pattern)}
     assert shipped == {*DATA.rglob("*.flac"), DATA / "README.md"}
 

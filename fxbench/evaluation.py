@@ -15,7 +15,7 @@ from fxbench.dataset.split import SplitData
 from fxbench.errors import FxbenchError
 
 EVAL_SPLITS = ("test", "all")
-CONDITIONS = ("synth_to_synth", "real_to_real", "synth_to_real", "real_to_synth")
+CONDITIONS = ("synth_to_synth", "real_to_real", "synth_to_real", "real_to_synth")  # also the leaderboard's order
 
 
 @dataclass

@@ -170,8 +170,9 @@ def validate_record(record: Any, where: str) -> dict:
     return record
 
 
-def read_records(results_dir: Path) -> list[dict]:
-    """Every ``*.json`` record under ``results_dir``, sorted by path; a broken one is an error naming it."""
+def read_records(results_dir: Path) -> list[tuple[Path, dict]]:
+    """(path, record) of every ``*.json`` under ``results_dir``, sorted by path, each checked and upgraded;
+    a broken one is an error naming it."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise FxbenchError(f"results folder {results_dir} does not exist; run `fxbench run` first or pass "
@@ -182,5 +183,5 @@ def read_records(results_dir: Path) -> list[dict]:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise FxbenchError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
-        records.append(validate_record(data, str(path)))
+        records.append((path, validate_record(data, str(path))))
     return records

@@ -7,7 +7,6 @@ is ranked, and every other group is listed apart rather than averaged in. Render
 """
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from functools import lru_cache
@@ -18,11 +17,10 @@ import numpy as np
 import pandas as pd
 
 from fxbench.errors import FxbenchError
-from fxbench.results import upgrade_record, validate_record
+from fxbench.evaluation import CONDITIONS, EVAL_SPLITS as SPLITS  # CONDITIONS is the page's order
+from fxbench.results import read_records, upgrade_record
 
 N_BOOT = 2000  # bootstrap resamples for the 95% interval on test MAE
-CONDITIONS = ("synth_to_synth", "real_to_real", "synth_to_real", "real_to_synth")  # the page's order
-SPLITS = ("test", "all")
 GROUP = ["task_version", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split"]
 STAT = ["task", "condition", "group", "model"]  # one standings row
 # Columns whose cells stay Python objects (an int seed must not turn into 0.0 beside a None).
@@ -179,18 +177,8 @@ def _groups(df: pd.DataFrame) -> pd.Series:
 def load_records(results_dir: Path) -> pd.DataFrame:
     """Every ``*.json`` record under ``results_dir`` (schema upgraded, checked), one row each, for analysis
     in pandas as for the page; a broken record is an error naming its file."""
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise FxbenchError(f"results folder {results_dir} does not exist; run `fxbench run` first or pass "
-                           f"--results DIR", exit_code=2)
-    records, paths = [], []
-    for path in sorted(results_dir.rglob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise FxbenchError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
-        records.append(validate_record(data, str(path)))
-        paths.append(path.as_posix())
+    found = read_records(results_dir)
+    records, paths = [r for _, r in found], [p.as_posix() for p, _ in found]
     return frame(records, paths)
 
 

@@ -1,36 +1,112 @@
-"""Task definitions: YAML files parsed into validated, frozen dataclasses.
+"""Task definitions: YAML files validated by one strict schema into frozen dataclasses.
 
-A task file is the whole contract of a benchmark task (effect, parameter grid,
-clips, splits, features, metrics, version), so it is parsed strictly: an unknown
-key, a missing field or a wrong type is an error naming the file and the field.
+A task file is the whole contract of a benchmark task (effect, parameter grid, clips, splits, features,
+metrics, version), so every field is typed and bounded here, once, and code past ``load_task`` never
+re-checks it. The classes are pydantic dataclasses, so the schema and the object the rest of fxbench uses
+are one definition: a new field is one annotated line with a default (existing files keep loading), and
+its checks sit beside it.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
+import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
 
 from fxbench.errors import FxbenchError, did_you_mean
+from fxbench.schema_errors import NOT_IN_FILE, invalid, one_line
 
 KNOWN_METRICS = ("mae", "mse", "per_param_mae", "per_param_mae_units", "grid_accuracy",
                  "random_mae", "chance_mae")
 
+#: Every dry clip is rendered at every grid point, so a dataset has clips x points rows and a model one output
+#: class per point for grid accuracy: past this, even the smallest dataset is an hours-long build of mostly
+#: unseen combinations.
+MAX_GRID_POINTS = 4096
+#: Clips are held whole in memory at every grid point during a build and fed whole to the models.
+MAX_CLIP_SECONDS = 30.0
 
-@dataclass(frozen=True)
+#: Field metadata: left out of ``to_dict`` (and so of the digest and every dataset fingerprint).
+NOT_HASHED = {"hashed": False}
+
+# YAML scalars as they are: no "1" -> 1, no true -> 1, and (by the config) no nan or inf
+Int = Annotated[int, Strict()]
+Count = Annotated[int, Strict(), Field(ge=1)]
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
+Text = Annotated[str, Strict()]
+Fraction = Annotated[float, Strict(), Field(gt=0, lt=1)]
+
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _identifier(value: str) -> str:
+    if not value.isidentifier():
+        raise invalid("", f"{value!r} is not a name of letters, digits and underscores",
+                      "rename it (it becomes a column name, e.g. bit_depth_scaled)")
+    return value
+
+
+def _task_name(value: str) -> str:
+    if not value or not all(c.isalnum() or c in "_-" for c in value):
+        raise invalid("", f"{value!r} is not a name of letters, digits, '_' and '-'",
+                      "rename the task and its file (the name becomes a folder name)")
+    return value
+
+
+def _settings(value: dict) -> dict:
+    for key, v in value.items():
+        ok = isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))
+        if not isinstance(key, str) or not ok:
+            raise invalid(str(key), f"expected a finite number, text or true/false, got {v!r}",
+                          "give the plugin setting a plain value")
+    return value
+
+
+def _metrics(value: tuple) -> tuple:
+    for m in value:
+        if m not in KNOWN_METRICS:
+            raise invalid("", f"unknown metric {m!r} (known: {', '.join(KNOWN_METRICS)})", "remove it")
+    if len(set(value)) != len(value):
+        raise invalid("", "a metric is listed twice", "list each metric once")
+    return value
+
+
+@dataclass(frozen=True, config=STRICT)
 class Parameter:
     """One effect parameter: its grid and the range that scales it to [0, 1]."""
 
-    name: str
-    unit: str
-    grid: tuple[float, ...]
-    range: tuple[float, float]
-    bypass: Union[float, None] = None  # grid value that means "dry clip, not rendered"
-    description: str = ""
+    name: Annotated[Text, AfterValidator(_identifier)]
+    unit: Text
+    grid: Annotated[tuple[Float, ...], Field(min_length=2, max_length=MAX_GRID_POINTS)]
+    range: tuple[Float, Float]
+    bypass: Optional[Float] = None  # grid value that means "dry clip, not rendered"
+    description: Text = ""
+
+    @model_validator(mode="after")
+    def _grid_in_range(self) -> Parameter:
+        lo, hi = self.range
+        if not hi > lo:
+            raise invalid("range", f"upper bound must exceed lower bound, got {list(self.range)}",
+                          "write it as [low, high]")
+        outside = [v for v in self.grid if not lo <= v <= hi]
+        if outside:
+            raise invalid("grid", f"value {outside[0]} lies outside range {list(self.range)}",
+                          "widen the range or drop the value")
+        if len(set(self.grid)) != len(self.grid):
+            raise invalid("grid", "values must be distinct", "remove the repeated value")
+        if self.bypass is not None and self.bypass not in self.grid:
+            raise invalid("bypass", f"{self.bypass} is not a grid value", "use one of the grid's values")
+        return self
 
     def scale(self, values: Any) -> Any:
         lo, hi = self.range
@@ -49,85 +125,122 @@ class Parameter:
         return tuple(float(self.scale(v)) for v in self.grid)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class EffectSpec:
     """A pedalboard plugin (by class name) and its settings that never vary."""
 
-    plugin: str
-    fixed: dict = field(default_factory=dict)
-    input_gain_db: float = 0.0  # level change before the effect (drives level-dependent effects)
-    note: str = ""
+    plugin: Annotated[Text, Field(min_length=1)]
+    fixed: Annotated[dict, AfterValidator(_settings)] = field(default_factory=dict)
+    input_gain_db: Float = 0.0  # level change before the effect (drives level-dependent effects)
+    note: Text = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class ReferenceResult:
     """One number a publication reported for this task (shown on the leaderboard, never ranked)."""
 
-    model: str
-    test_mae: Union[float, None] = None
-    test_mse: Union[float, None] = None
-    n_test: Union[int, None] = None
-    where: str = ""  # table or figure in the publication
+    model: Text
+    test_mae: Optional[Annotated[Float, Field(ge=0)]] = None
+    test_mse: Optional[Annotated[Float, Field(ge=0)]] = None
+    n_test: Optional[Count] = None
+    where: Text = ""  # table or figure in the publication
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class Reference:
     """Published results to compare against; commentary, so not part of the task's digest."""
 
-    source: str = ""
-    note: str = ""
+    source: Text = ""
+    note: Text = ""
     results: tuple[ReferenceResult, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class FeatureSpec:
     """The model input: the paper's min-max normalised dB Mel spectrogram."""
 
-    kind: str = "mel"
-    n_fft: int = 1024
-    hop_length: int = 512
-    n_mels: int = 128
-    to_db: bool = True
-    normalize: str = "minmax"
+    kind: Literal["mel"] = "mel"
+    n_fft: Annotated[Int, Field(ge=2)] = 1024
+    hop_length: Count = 512
+    n_mels: Count = 128
+    to_db: Bool = True
+    normalize: Literal["minmax", "none"] = "minmax"
+
+    @model_validator(mode="after")
+    def _fits_the_fft(self) -> FeatureSpec:
+        if self.hop_length > self.n_fft:
+            raise invalid("hop_length", f"{self.hop_length} exceeds n_fft {self.n_fft} (samples would be skipped)",
+                          f"use at most {self.n_fft}")
+        if self.n_mels > self.n_fft // 2 + 1:
+            raise invalid("n_mels", f"{self.n_mels} exceeds the {self.n_fft // 2 + 1} FFT bins of n_fft {self.n_fft}",
+                          f"use at most {self.n_fft // 2 + 1} or a larger n_fft")
+        return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class DatasetSpec:
     """How much dry audio the default dataset takes: rows = clips x grid points."""
 
-    clips: int
-    clips_per_recording: int = 2  # synthetic sources: recordings are cheap, so a few clips each
-    real_clips_per_recording: int = 16  # real sources: recordings are long and few, so many clips each
+    clips: Annotated[Int, Field(ge=3)]  # one recording per split at least
+    clips_per_recording: Count = 2  # synthetic sources: recordings are cheap, so a few clips each
+    # real sources: recordings are long and few, so many clips each; a build hashes the value it uses with its
+    # clip policy, so it stays out of the digest and every synth fingerprint
+    real_clips_per_recording: Count = field(default=16, metadata=NOT_HASHED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class SplitSpec:
     """Split fractions; recordings (never clips) are assigned to splits."""
 
-    train: float = 0.8
-    validation: float = 0.1
-    test: float = 0.1
-    by: str = "recording"
+    train: Fraction = 0.8
+    validation: Fraction = 0.1
+    test: Fraction = 0.1
+    by: Literal["recording"] = "recording"
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitSpec:
+        total = self.train + self.validation + self.test
+        if abs(total - 1) > 1e-6:
+            raise invalid("", f"train, validation and test sum to {total:g}", "make them sum to 1")
+        return self
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=STRICT)
 class TaskConfig:
     """One benchmark task, as read from ``tasks/NAME.yaml``."""
 
-    task: str
-    version: int
-    description: str
+    task: Annotated[Text, AfterValidator(_task_name)]
+    version: Count
+    description: Text
     effect: EffectSpec
-    parameters: tuple[Parameter, ...]
+    parameters: Annotated[tuple[Parameter, ...], Field(min_length=1)]
     dataset: DatasetSpec
-    sample_rate: int = 44100
-    clip_seconds: float = 2.0
+    sample_rate: Count = 44100
+    clip_seconds: Annotated[Float, Field(gt=0, le=MAX_CLIP_SECONDS)] = 2.0
     splits: SplitSpec = field(default_factory=SplitSpec)
     features: FeatureSpec = field(default_factory=FeatureSpec)
-    metrics: tuple[str, ...] = KNOWN_METRICS
-    main_metric: str = "mae"
-    reference: Reference = field(default_factory=Reference)
-    path: str = field(default="", compare=False)  # where it was read from; not part of the task
+    metrics: Annotated[tuple[Text, ...], AfterValidator(_metrics)] = KNOWN_METRICS
+    main_metric: Literal["mae", "mse"] = "mae"
+    # commentary: adding or correcting a published number must not invalidate datasets and results
+    reference: Reference = field(default_factory=Reference, metadata=NOT_HASHED)
+    # where it was read from; not part of the task
+    path: Text = field(default="", compare=False, metadata={**NOT_HASHED, NOT_IN_FILE: True})
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TaskConfig:
+        seen: set[str] = set()
+        for i, p in enumerate(self.parameters):
+            if p.name in seen:
+                raise invalid(f"parameters[{i}].name", f"duplicate parameter {p.name!r}", "give each a new name")
+            seen.add(p.name)
+        points = math.prod(len(p.grid) for p in self.parameters)
+        if points > MAX_GRID_POINTS:
+            raise invalid("parameters", f"the grids make {points} combinations, more than {MAX_GRID_POINTS}",
+                          "use fewer grid values")
+        if self.features.n_fft > self.clip_samples:
+            raise invalid("features.n_fft", f"{self.features.n_fft} exceeds the clip's {self.clip_samples} samples",
+                          "use a smaller n_fft or a longer clip_seconds")
+        return self
 
     @property
     def param_names(self) -> list[str]:
@@ -147,15 +260,8 @@ class TaskConfig:
         return [dict(zip(names, combo)) for combo in itertools.product(*(p.grid for p in self.parameters))]
 
     def to_dict(self) -> dict:
-        """The definition as it determines data and metrics; published reference numbers are left out,
-        so adding or correcting one does not invalidate datasets and results."""
-        data = dataclasses.asdict(self)
-        data.pop("path")
-        data.pop("reference")
-        # a default for real sources only: the value a build uses is hashed with its clip policy, and leaving
-        # it out keeps every synth dataset's fingerprint and every task digest what it was
-        data["dataset"].pop("real_clips_per_recording")
-        return data
+        """The definition as it determines data and metrics: every field but those marked ``NOT_HASHED``."""
+        return _hashed(self)
 
     def digest(self) -> str:
         """Hash of the definition (not of the file's formatting, comments or reference numbers)."""
@@ -163,132 +269,42 @@ class TaskConfig:
         return hashlib.sha256(blob).hexdigest()
 
 
-# ---------------------------------------------------------------- strict parsing
-
-def _convert(value: Any, hint: Any, where: str) -> Any:
-    origin = get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, dict):
-            raise FxbenchError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return _build(hint, value, where)
-    if origin is Union:
-        options = [a for a in get_args(hint) if a is not type(None)]
-        if value is None:
-            return None
-        return _convert(value, options[0], where)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise FxbenchError(f"{where}: expected a list, got {type(value).__name__}")
-        args = get_args(hint)
-        item = args[0]
-        if len(args) == 2 and args[1] is not Ellipsis:
-            if len(value) != 2:
-                raise FxbenchError(f"{where}: expected exactly 2 values, got {len(value)}")
-        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
-    if hint is dict:
-        if not isinstance(value, dict):
-            raise FxbenchError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise FxbenchError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise FxbenchError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise FxbenchError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise FxbenchError(f"{where}: expected text, got {value!r}")
-        return value
+def _hashed(value: Any) -> Any:
+    """``dataclasses.asdict`` without the ``NOT_HASHED`` fields."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: _hashed(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if f.metadata.get("hashed", True)}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_hashed(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _hashed(v) for k, v in value.items()}
     return value
 
 
-def _at(where: str, msg: str) -> str:
-    return f"{where}: {msg}" if where else msg
-
-
-def _build(cls: type, data: dict, where: str) -> Any:
-    hints = get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "path"}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise FxbenchError(_at(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(fields)})"))
-    kwargs = {}
-    for name, f in fields.items():
-        if name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise FxbenchError(_at(where, f"missing required field {name!r}"))
-            continue
-        kwargs[name] = _convert(data[name], hints[name], f"{where}.{name}" if where else name)
-    return cls(**kwargs)
-
-
-def _check(task: TaskConfig, where: str) -> None:
-    def bad(msg: str) -> FxbenchError:
-        return FxbenchError(f"{where}: {msg}")
-
-    if not task.parameters:
-        raise bad("parameters: at least one parameter is required")
-    seen = set()
-    for i, p in enumerate(task.parameters):
-        if p.name in seen:
-            raise bad(f"parameters[{i}].name: duplicate parameter {p.name!r}")
-        seen.add(p.name)
-        lo, hi = p.range
-        if not hi > lo:
-            raise bad(f"parameters[{i}].range: upper bound must exceed lower bound, got {list(p.range)}")
-        if len(p.grid) < 2:
-            raise bad(f"parameters[{i}].grid: needs at least two values")
-        outside = [v for v in p.grid if not lo <= v <= hi]
-        if outside:
-            raise bad(f"parameters[{i}].grid: value {outside[0]} lies outside range {list(p.range)}")
-        if len(set(p.grid)) != len(p.grid):
-            raise bad(f"parameters[{i}].grid: values must be distinct")
-        if p.bypass is not None and p.bypass not in p.grid:
-            raise bad(f"parameters[{i}].bypass: {p.bypass} is not a grid value")
-    s = task.splits
-    if min(s.train, s.validation, s.test) <= 0 or abs(s.train + s.validation + s.test - 1) > 1e-6:
-        raise bad("splits: train, validation and test must be positive and sum to 1")
-    if s.by != "recording":
-        raise bad(f"splits.by: only 'recording' is supported, got {s.by!r}")
-    if task.features.kind != "mel":
-        raise bad(f"features.kind: only 'mel' is supported, got {task.features.kind!r}")
-    if task.features.normalize not in ("minmax", "none"):
-        raise bad(f"features.normalize: 'minmax' or 'none', got {task.features.normalize!r}")
-    unknown = [m for m in task.metrics if m not in KNOWN_METRICS]
-    if unknown:
-        raise bad(f"metrics: unknown metric {unknown[0]!r} (known: {', '.join(KNOWN_METRICS)})")
-    if task.main_metric not in ("mae", "mse"):
-        raise bad(f"main_metric: 'mae' or 'mse', got {task.main_metric!r}")
-    if task.dataset.clips < 3 or task.dataset.clips_per_recording < 1 or task.dataset.real_clips_per_recording < 1:
-        raise bad("dataset: clips must be >= 3, clips_per_recording and real_clips_per_recording >= 1")
-    if task.version < 1:
-        raise bad("version: must be a positive integer")
+@functools.cache
+def _schema() -> TypeAdapter:
+    return TypeAdapter(TaskConfig)
 
 
 def parse_task(text: str, where: str) -> TaskConfig:
-    """Parse and validate the YAML text of a task file; ``where`` names it in errors."""
+    """Parse and validate the YAML text of a task file; ``where`` names it in errors (exit code 2)."""
     import yaml
 
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        raise FxbenchError(f"{where}: not valid YAML ({first})") from None
+        raise FxbenchError(f"{where}: not valid YAML ({first}); fix the syntax", exit_code=2) from None
     if not isinstance(data, dict):
-        raise FxbenchError(f"{where}: a task file must be a mapping of keys to values")
+        raise FxbenchError(f"{where}: a task file must be a mapping of keys to values; see tasks/bitcrush.yaml",
+                           exit_code=2)
+    if "path" in data:
+        raise FxbenchError(f"{where}: unknown key 'path'; remove it (where the file lies is not part of the task)",
+                           exit_code=2)
     try:
-        task = _build(TaskConfig, data, "")
-    except FxbenchError as exc:
-        raise FxbenchError(f"{where}: {exc}") from None
-    task = dataclasses.replace(task, path=where)
-    _check(task, where)
-    return task
+        return _schema().validate_python({**data, "path": where})
+    except ValidationError as exc:
+        raise FxbenchError(one_line(exc, TaskConfig, where), exit_code=2) from None
 
 
 # ---------------------------------------------------------------- registry
@@ -331,5 +347,6 @@ def load_task(name_or_path: str) -> TaskConfig:
         path = tasks[name_or_path]
     task = parse_task(path.read_text(encoding="utf-8"), str(path))
     if task.task != path.stem:
-        raise FxbenchError(f"{path}: task: name {task.task!r} must match the file name {path.stem!r}")
+        raise FxbenchError(f"{path}: task: name {task.task!r} must match the file name {path.stem!r}; "
+                           f"rename one of them", exit_code=2)
     return task

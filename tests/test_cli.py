@@ -67,7 +67,7 @@ def test_malformed_task_file_names_file_and_field(tmp_path, capsys):
     bad.write_text("task: broken\nversion: 1\ndescription: x\neffect: {plugin: Bitcrush}\n"
                    "parameters: [{name: b, unit: bits, grid: [0, 1], range: [0, 1], colour: red}]\n"
                    "dataset: {clips: 9}\n")
-    assert main(["run", "--task", str(bad), "--model", "mean"]) == 1
+    assert main(["run", "--task", str(bad), "--model", "mean"]) == 2  # a usage error, before any build
     line = _err_line(capsys)
     assert str(bad) in line and "parameters[0]: unknown key 'colour'" in line
 

@@ -72,3 +72,116 @@ def test_duplicate_task_names_are_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("FXBENCH_TASK_PATH", str(tmp_path))
     with pytest.raises(FxbenchError, match="defined twice"):
         available_tasks()
+
+
+def _error(text: str) -> FxbenchError:
+    with pytest.raises(FxbenchError) as err:
+        parse_task(text, "tasks/t.yaml")
+    return err.value
+
+
+def _set(key: str, value: str):
+    """Edit GOOD: set a top-level key, or one inside a block (effect, dataset, features, splits)."""
+    def edit(s: str) -> str:
+        if key.startswith("effect."):
+            return s.replace("effect: {plugin: Bitcrush}", f"effect: {{plugin: Bitcrush, {key[7:]}: {value}}}")
+        if key.startswith("dataset."):
+            return s.replace("dataset: {clips: 10}", f"dataset: {{clips: 10, {key[8:]}: {value}}}")
+        if "." in key:
+            block, sub = key.split(".")
+            return s + f"{block}: {{{sub}: {value}}}\n"
+        return s + f"{key}: {value}\n"
+    return edit
+
+
+@pytest.mark.parametrize("key, value, needle", [
+    ("features.hop_length", "0", "must be at least 1"),
+    ("features.hop_length", "2048", "exceeds n_fft 1024"),
+    ("features.n_mels", "-5", "must be at least 1"),
+    ("features.n_mels", "600", "exceeds the 513 FFT bins"),
+    ("features.n_fft", "1.5", "expected an integer"),
+    ("features.to_db", "1", "expected true or false"),
+    ("clip_seconds", "-1", "must be greater than 0"),
+    ("clip_seconds", "31", "must be at most 30"),
+    ("clip_seconds", ".nan", "expected a finite number"),
+    ("clip_seconds", "'2'", "expected a number"),
+    ("sample_rate", "0", "must be at least 1"),
+    ("sample_rate", "44100.0", "expected an integer"),
+    ("sample_rate", "true", "expected an integer"),
+    ("effect.input_gain_db", ".nan", "expected a finite number"),
+    ("effect.input_gain_db", ".inf", "expected a finite number"),
+    ("effect.fixed", "{mix: .nan}", "expected a finite number, text or true/false"),
+    ("dataset.clips_per_recording", "0", "must be at least 1"),
+    ("splits.train", "0", "must be greater than 0"),
+    ("splits.by", "clip", "expected 'recording'"),
+    ("main_metric", "r2", "expected 'mae' or 'mse'"),
+    ("metrics", "[mae, mae]", "listed twice"),
+])
+def test_out_of_bounds_values_name_the_dotted_field_and_the_fix(key, value, needle):
+    err = _error(_set(key, value)(GOOD))
+    msg = str(err)
+    # dict keys inside effect.fixed get their own segment
+    where = "effect.fixed.mix" if key == "effect.fixed" else key
+    assert msg.startswith(f"tasks/t.yaml: {where}: ") and needle in msg, msg
+    assert "; " in msg.split(f"{where}: ", 1)[1], f"no fix in {msg!r}"
+    assert "\n" not in msg and err.exit_code == 2
+
+
+def test_grid_size_is_capped():
+    values = ", ".join(str(i / 100) for i in range(100))
+    text = GOOD.replace("dataset:", f"  - {{name: a, unit: '', grid: [{values}], range: [0, 1]}}\n"
+                                    f"  - {{name: b, unit: '', grid: [{values}], range: [0, 1]}}\ndataset:")
+    msg = str(_error(text))
+    assert msg.startswith("tasks/t.yaml: parameters: the grids make 30000 combinations, more than 4096"), msg
+    long = GOOD.replace("grid: [0, 8, 16]", f"grid: [{', '.join(str(i / 1000) for i in range(5000))}]")
+    assert "parameters[0].grid: 5000 given, allows at most 4096" in str(_error(long))
+
+
+def test_every_problem_is_counted_but_only_the_first_shown():
+    msg = str(_error(GOOD + "clip_seconds: -1\nsample_rate: 0\nfeatures: {hop_length: 0}\n"))
+    assert msg.startswith("tasks/t.yaml: sample_rate: must be at least 1") and msg.endswith("(and 2 more)"), msg
+    # a failed parameter is one problem, not also "parameters: too short"
+    assert str(_error(GOOD.replace("grid: [0, 8, 16]", "grid: [0, 8, 8]"))).endswith("remove the repeated value")
+
+
+def test_unknown_keys_suggest_the_spelling_and_list_the_allowed_ones():
+    msg = str(_error(GOOD + "features: {hop_lenght: 256}\n"))
+    assert "features: unknown key 'hop_lenght'; rename it to 'hop_length' (allowed: kind, n_fft," in msg, msg
+    assert "unknown key 'path'" in str(_error(GOOD + "path: elsewhere.yaml\n"))
+
+
+def test_task_file_errors_are_usage_errors(tmp_path):
+    path = tmp_path / "other.yaml"
+    path.write_text(GOOD)
+    with pytest.raises(FxbenchError) as err:
+        load_task(str(path))
+    assert err.value.exit_code == 2
+    assert _error("task: [\n").exit_code == 2 and _error("- a list\n").exit_code == 2
+
+
+def test_the_schema_is_the_dataclass():
+    """Building a task in code goes through the same checks as reading one."""
+    import dataclasses
+
+    from pydantic import ValidationError
+
+    task = parse_task(GOOD, "tasks/t.yaml")
+    assert dataclasses.is_dataclass(task) and task.path == "tasks/t.yaml"
+    with pytest.raises(ValidationError):
+        dataclasses.replace(task, clip_seconds=-1.0)
+
+
+# the digests of the shipped tasks: datasets, records and the leaderboard are keyed on them
+DIGESTS = {
+    "bitcrush": "c0dcc5fc1ea0fcf3d5dfdb9ce02cf53079666c45e1bf978ce8c1d65f39b37b60",
+    "delay": "32b350beb82a1a3c5c3c5413d7c83bbd12293623d22a17ecdf10e591be3af599",
+    "limiter": "5177ea1977435aa4861436d1a2c4493233976dc32ef8f55d573cfa05b3c722b8",
+    "samplerate": "b33687636bcff98167bd50f1ffd16175d40ac0e8297fd38aaa9a97e6a4ad9281",
+}
+
+
+def test_shipped_task_digests_are_unchanged():
+    assert {name: load_task(name).digest() for name in DIGESTS} == DIGESTS
+    d = load_task("bitcrush").to_dict()
+    assert "path" not in d and "reference" not in d and "real_clips_per_recording" not in d["dataset"]
+    assert d["parameters"][0]["grid"][:2] == (0.0, 1.0) and d["parameters"][0]["bypass"] == 16.0

@@ -254,12 +254,24 @@ def _print_metrics(record: dict) -> None:
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from fxbench.task import available_tasks, load_task
 
+    # names never break (they are what a user types); the description wraps into what is left of the width
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for heading in ("task", "v", "effect", "grid"):
+        table.add_column(heading, no_wrap=True)
+    table.add_column("description", overflow="fold")
     for name in available_tasks():
         t = load_task(name)
-        grid = " x ".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
-        print(f"{name:<12} v{t.version}  {t.effect.plugin:<10} {grid:<24} {t.description.split('. ')[0]}")
+        grid = " x\n".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
+        table.add_row(name, str(t.version), t.effect.plugin, grid, t.description.split(". ")[0])
+    console = Console()
+    with console.capture() as shown:
+        console.print(table)
+    print("\n".join(line.rstrip() for line in shown.get().splitlines()))
     return 0
 
 

@@ -185,3 +185,17 @@ def test_shipped_task_digests_are_unchanged():
     d = load_task("bitcrush").to_dict()
     assert "path" not in d and "reference" not in d and "real_clips_per_recording" not in d["dataset"]
     assert d["parameters"][0]["grid"][:2] == (0.0, 1.0) and d["parameters"][0]["bypass"] == 16.0
+
+
+def test_task_list_fits_80_columns_with_every_name_whole(monkeypatch, capsys):
+    from fxbench.cli import main
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80, out
+    assert out.split()[:5] == ["task", "v", "effect", "grid", "description"]
+    for name in available_tasks():
+        task = load_task(name)
+        assert name in out and task.effect.plugin in out
+        assert all(f"{p.name}[{len(p.grid)}]" in out for p in task.parameters), out

@@ -65,9 +65,10 @@ def _task_name(value: str) -> str:
 
 def _settings(value: dict) -> dict:
     for key, v in value.items():
-        ok = isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))
-        if not isinstance(key, str) or not ok:
-            raise invalid(str(key), f"expected a finite number, text or true/false, got {v!r}",
+        if not isinstance(key, str):
+            raise invalid("", f"setting name {key!r} is not text", "name it after the plugin's argument")
+        if not (isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))):
+            raise invalid(key, f"expected a finite number, text or true/false, got {v!r}",
                           "give the plugin setting a plain value")
     return value
 

@@ -28,9 +28,8 @@ from fxbench.schema_errors import NOT_IN_FILE, invalid, one_line
 KNOWN_METRICS = ("mae", "mse", "per_param_mae", "per_param_mae_units", "grid_accuracy",
                  "random_mae", "chance_mae")
 
-#: Every dry clip is rendered at every grid point, so a dataset has clips x points rows and a model one output
-#: class per point for grid accuracy: past this, even the smallest dataset is an hours-long build of mostly
-#: unseen combinations.
+#: Every dry clip is rendered at every combination of grid values (rows = clips x combinations): past this the
+#: grid, not the audio, sets the size of a build, and a slip such as a million-point grid is caught at load.
 MAX_GRID_POINTS = 4096
 #: Clips are held whole in memory at every grid point during a build and fed whole to the models.
 MAX_CLIP_SECONDS = 30.0

@@ -77,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--csv", default=None, help="also write the standings (one row per task, condition, group "
                     "and model) as CSV here")
 
+    ex = sub.add_parser("export", help="export results in other formats")
+    exsub = ex.add_subparsers(dest="export_command", metavar="EXPORT_COMMAND")
+    exsub.required = True
+    hub = exsub.add_parser("hub-results", help="the ranked results as Hugging Face Hub files: eval.yaml, "
+                           ".eval_results/*.yaml per model, and model-index front matter")
+    hub.add_argument("--results", default="leaderboard/results", help="folder of result records")
+    hub.add_argument("--out", required=True, help="folder to write the files into")
+    hub.add_argument("--benchmark-id", default=None, help="ORG/NAME of the benchmark dataset repo that carries "
+                     "eval.yaml (default fxbench/fxbench)")
+    hub.add_argument("--overwrite", action="store_true", help="replace files an earlier export wrote")
+
     sc = sub.add_parser("score", help="score a file of test-set predictions made elsewhere; write a record")
     sc.add_argument("--task", required=True, help="task name or .yaml file")
     sc.add_argument("--predictions", required=True, help="CSV or JSON: id plus one column per parameter, "
@@ -394,6 +405,17 @@ def _build_several(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from fxbench.export import BENCHMARK_ID, export_hub_results
+
+    benchmark = args.benchmark_id or BENCHMARK_ID
+    paths = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark, overwrite=args.overwrite)
+    models = len({p.parent.parent.name for p in paths if p.parent.name == ".eval_results"})
+    print(f"wrote {len(paths)} files into {args.out}: eval.yaml (for the benchmark dataset repo {benchmark}) and, for "
+          f"each of {models} models, .eval_results/<task>.yaml and model-index.md (for its model repo)")
+    return 0
+
+
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from fxbench.leaderboard import write_leaderboard
 
@@ -409,7 +431,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "sources": _cmd_sources, "data": _cmd_data,
             "leaderboard": _cmd_leaderboard, "score": _cmd_score, "validate-model": _cmd_validate,
-            "new-model": _cmd_new_model}
+            "new-model": _cmd_new_model, "export": _cmd_export}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

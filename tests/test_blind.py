@@ -178,6 +178,11 @@ def test_run_on_blind_data_writes_predictions_that_score_like_the_open_run(blind
     text = board.read_text()
     models = {line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| ")}
     assert {"cnn-blind (blind)", "cnn"} <= models and text.count("(blind): scored with") == 1
+    hub = tmp_path / "hub"
+    assert main(["export", "hub-results", "--results", str(results), "--out", str(hub)]) == 0
+    notes = (hub / "models" / "cnn-blind" / ".eval_results" / f"{TASK}.yaml").read_text()
+    assert "scored blind" in notes and "scored blind" not in (hub / "models" / "cnn" / ".eval_results" /
+                                                              f"{TASK}.yaml").read_text()
 
 
 def test_cli_blind_build_keeps_the_key_beside_and_never_overwrites_it(task_dir, tmp_path, capsys):

@@ -366,14 +366,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _build_blind(args: argparse.Namespace) -> int:
-    from fxbench.dataset.answers import answers_path_for, check_answers_path
+    from fxbench.dataset.answers import answers_path_for
     from fxbench.dataset.blind import build_blind
     from fxbench.sources import open_source
     from fxbench.task import load_task
 
     out = Path(args.out)
     answers = Path(args.answers) if args.answers else answers_path_for(out)
-    check_answers_path(answers, out)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed, args.clips_per_recording)
     manifest, key = build_blind(task, source, args.seed, out, answers, progress=not args.quiet, workers=args.workers)

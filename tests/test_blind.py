@@ -183,6 +183,11 @@ def test_run_on_blind_data_writes_predictions_that_score_like_the_open_run(blind
     notes = (hub / "models" / "cnn-blind" / ".eval_results" / f"{TASK}.yaml").read_text()
     assert "scored blind" in notes and "scored blind" not in (hub / "models" / "cnn" / ".eval_results" /
                                                               f"{TASK}.yaml").read_text()
+    # a model with blind and open records says how many were blind
+    assert main(["score", "--task", TASK, "--data", str(out), "--predictions", str(tmp_path / pred.name), "--answers",
+                 str(key), "--name", "cnn", "--output", str(results / "cnn-too.json"), "--quiet"]) == 0
+    assert main(["leaderboard", "--results", str(results), "--output", str(board)]) == 0
+    assert "cnn (blind: 1 of 2)" in board.read_text()
 
 
 def test_cli_blind_build_keeps_the_key_beside_and_never_overwrites_it(task_dir, tmp_path, capsys):

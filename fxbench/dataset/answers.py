@@ -48,7 +48,7 @@ class AnswerKey(_Strict):
 def answers_path_for(out: Path) -> Path:
     """Where `data build --blind` puts the key by default: beside the folder (``DIR.answers.json``), never in it,
     so publishing the folder can never publish the key."""
-    out = Path(out)
+    out = Path(os.path.abspath(out))  # `--out .` still gets a key beside the folder, not `./.answers.json`
     return out.parent / f"{out.name}.answers.json"
 
 
@@ -59,8 +59,12 @@ def check_answers_path(answers: Path, out: Path) -> None:
         raise FxbenchError(f"--answers {answers} is inside the dataset folder {out}, which is published; put the key "
                            f"outside it (default: {answers_path_for(out)})", exit_code=2)
     if answers.exists() or answers.is_symlink():
-        raise FxbenchError(f"answer key {answers} already exists; refusing to overwrite it (it may be the only key "
-                           f"of an earlier blind build): pass --answers NEW_PATH or move it away", exit_code=2)
+        raise _exists(answers)
+
+
+def _exists(path: Path) -> FxbenchError:
+    return FxbenchError(f"answer key {path} already exists; refusing to overwrite it (it may be the only key of an "
+                        f"earlier blind build): pass --answers NEW_PATH or move it away", exit_code=2)
 
 
 def write_new(path: Path, key: AnswerKey) -> None:
@@ -75,8 +79,11 @@ def write_new(path: Path, key: AnswerKey) -> None:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            raise FxbenchError(f"answer key {path} already exists; refusing to overwrite it: pass --answers "
-                               f"NEW_PATH or move it away", exit_code=2) from None
+            raise _exists(path) from None
+        except OSError:  # a file system without hard links: check, then rename
+            if path.exists():
+                raise _exists(path) from None
+            os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 

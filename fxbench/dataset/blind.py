@@ -113,7 +113,7 @@ def _blind_copy(built: Path, root: Path, manifest: dict, task: TaskConfig, secre
     table = pa.concat_tables([pq.read_table(built / rel) for rel in tests])
     original = [str(v) for v in table.column("id").to_pylist()]
     ids = [blind_id(secret, i) for i in original]
-    if len(set(ids)) != len(ids):  # 64-bit ids: a clash is a once-in-2^32 event at a million rows
+    if len(set(ids)) != len(ids):  # 64-bit ids: all but impossible
         raise FxbenchError("two test rows got the same blind id; run the blind build again (a new secret)")
     order = sorted(range(len(ids)), key=ids.__getitem__)
     key = _answer_key(task, manifest, table, original, ids)

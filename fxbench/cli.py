@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
                    "parallel (default: $FXBENCH_WORKERS, else every core for 32+ clips); the output is the same for "
                    "any number")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
+    b.add_argument("--blind", action="store_true", help="publish the test split without its targets (rows shuffled, "
+                   "ids re-keyed with a secret); the targets go to an answer key beside --out")
+    b.add_argument("--answers", default=None, help="with --blind: where the answer key goes (default DIR.answers.json "
+                   "next to --out; an existing file is never overwritten)")
     ver = dsub.add_parser("verify", help="recompute every shard's checksum against the manifest")
     ver.add_argument("dir", help="dataset folder")
     pub = dsub.add_parser("publish", help="upload a dataset folder to the Hugging Face Hub")
@@ -73,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--csv", default=None, help="also write the standings (one row per task, condition, group "
                     "and model) as CSV here")
 
+    ex = sub.add_parser("export", help="export results in other formats")
+    exsub = ex.add_subparsers(dest="export_command", metavar="EXPORT_COMMAND")
+    exsub.required = True
+    hub = exsub.add_parser("hub-results", help="the ranked results as Hugging Face Hub files: eval.yaml, "
+                           ".eval_results/*.yaml per model, and model-index front matter")
+    hub.add_argument("--results", default="leaderboard/results", help="folder of result records")
+    hub.add_argument("--out", required=True, help="folder to write the files into")
+    hub.add_argument("--benchmark-id", default=None, help="ORG/NAME of the benchmark dataset repo that carries "
+                     "eval.yaml (default fxbench/fxbench)")
+    hub.add_argument("--overwrite", action="store_true", help="replace files an earlier export wrote")
+
     sc = sub.add_parser("score", help="score a file of test-set predictions made elsewhere; write a record")
     sc.add_argument("--task", required=True, help="task name or .yaml file")
     sc.add_argument("--predictions", required=True, help="CSV or JSON: id plus one column per parameter, "
@@ -81,6 +96,10 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--source", default="synth", help="dry audio the dataset is built from (default synth)")
     sc.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
     sc.add_argument("--data-dir", default=None, help="where datasets are built and cached")
+    sc.add_argument("--data", default=None, help="score on this built dataset folder or Hub repo id instead of "
+                    "building one")
+    sc.add_argument("--answers", default=None, help="the answer key of a blind --data folder (written by "
+                    "`fxbench data build --blind`)")
     sc.add_argument("--output", default=None, help="write the result record exactly here")
     _eval_args(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -148,10 +167,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
                            "(each record gets its own name under leaderboard/results/)", exit_code=2)
     for record, outputs in execute_all(cfg):
+        if record is None:
+            _save_blind_predictions(outputs, args)
+            continue
         path = _save_record(record, args.output)
         for figure in _figures(record, outputs, path):
             print(f"figure: {figure}")
     return 0
+
+
+def _save_blind_predictions(outputs: dict, args: argparse.Namespace) -> Path:
+    """A blind test split cannot be scored here: keep the predictions where the record would have gone."""
+    from fxbench.results import default_path
+    from fxbench.runner import default_results_dir
+    from fxbench.scoring import write_predictions
+
+    task = outputs["task"]
+    record = {"task": task.task, "model": outputs["model"], "seed": outputs["seed"],
+              "dataset_fingerprint": outputs["fingerprint"]}
+    path = Path(args.output) if args.output else default_path(default_results_dir(), record)
+    path = write_predictions(path.with_name(path.stem + ".predictions.csv"), task, outputs["ids"], outputs["y_pred"])
+    print(f"blind test split: no targets to score against, wrote the test predictions to {path}; score them with "
+          f"`fxbench score --task {task.task} --data {args.data} --predictions {path} --name {outputs['model']} "
+          f"--answers KEY`")
+    return path
 
 
 def _check_output(output: Optional[str], example: str) -> None:
@@ -192,7 +231,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
                                   data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet,
                                   eval_source=args.eval_source, eval_split=args.eval_split,
-                                  clips_per_recording=args.clips_per_recording)
+                                  clips_per_recording=args.clips_per_recording, data=args.data,
+                                  answers=args.answers)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
     _save_record(record, args.output)
@@ -316,7 +356,15 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise FxbenchError(f"--workers must be at least 1, got {args.workers}", exit_code=2)
-    if args.task == "all" or "," in args.task:
+    several = args.task == "all" or "," in args.task
+    if args.answers and not args.blind:
+        raise FxbenchError("--answers names the answer key of a blind build; add --blind (or drop --answers)",
+                           exit_code=2)
+    if args.blind and several:
+        raise FxbenchError("--blind builds one task's dataset; give one --task", exit_code=2)
+    if args.blind:
+        return _build_blind(args)
+    if several:
         return _build_several(args)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed, args.clips_per_recording)
@@ -326,6 +374,24 @@ def _cmd_data(args: argparse.Namespace) -> int:
           f"{s['validation']['rows']}/{s['test']['rows']} rows, fingerprint {manifest['fingerprint'][:12]}, "
           f"{manifest['build_seconds']:.1f} s")
     print(f'load it with: datasets.load_dataset("{args.out}", "{task.task}")')
+    return 0
+
+
+def _build_blind(args: argparse.Namespace) -> int:
+    from fxbench.dataset.answers import answers_path_for
+    from fxbench.dataset.blind import build_blind
+    from fxbench.sources import open_source
+    from fxbench.task import load_task
+
+    out = Path(args.out)
+    answers = Path(args.answers) if args.answers else answers_path_for(out)
+    task = load_task(args.task)
+    source = open_source(args.source, task, args.seed, args.clips_per_recording)
+    manifest, key = build_blind(task, source, args.seed, out, answers, progress=not args.quiet, workers=args.workers)
+    s = manifest["splits"]
+    print(f"wrote {out}: {task.task} train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/"
+          f"{s['test']['rows']} rows, the test split blind, fingerprint {manifest['fingerprint'][:12]}")
+    print(f"wrote the answer key {answers} ({len(key.rows)} test rows): keep it private, and publish only {out}")
     return 0
 
 
@@ -350,6 +416,17 @@ def _build_several(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from fxbench.export import BENCHMARK_ID, export_hub_results
+
+    benchmark = args.benchmark_id or BENCHMARK_ID
+    paths = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark, overwrite=args.overwrite)
+    models = len({p.parent.parent.name for p in paths if p.parent.name == ".eval_results"})
+    print(f"wrote {len(paths)} files into {args.out}: eval.yaml (for the benchmark dataset repo {benchmark}) and, for "
+          f"each of {models} models, .eval_results/<task>.yaml and model-index.md (for its model repo)")
+    return 0
+
+
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from fxbench.leaderboard import write_leaderboard
 
@@ -365,7 +442,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "sources": _cmd_sources, "data": _cmd_data,
             "leaderboard": _cmd_leaderboard, "score": _cmd_score, "validate-model": _cmd_validate,
-            "new-model": _cmd_new_model}
+            "new-model": _cmd_new_model, "export": _cmd_export}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -41,9 +41,11 @@ def execute(cfg: RunConfig) -> tuple[dict, dict]:
     return execute_all(cfg)[0]
 
 
-def execute_all(cfg: RunConfig) -> list[tuple[dict, dict]]:
+def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
     """Train once; score on the main evaluation and then on each of ``cfg.also_eval``: one record each.
-    Training once for synth -> synth and synth -> real keeps the two scores of one model together."""
+    Training once for synth -> synth and synth -> real keeps the two scores of one model together.
+    The test split of a blind dataset cannot be scored: its record is None, and its outputs hold the
+    test ids and predictions instead, for `fxbench score --answers`."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
@@ -86,6 +88,10 @@ def execute_all(cfg: RunConfig) -> list[tuple[dict, dict]]:
             pred = model.predict(test.without_labels())
             advance(1)
         predict_s = time.perf_counter() - t
+        if evaluation.source is None and manifest.get("blind") is True:  # no targets here: nothing to score
+            out.append((None, {"task": task, "ids": list(test.ids), "y_pred": pred, "model": model_label(cfg.model),
+                               "seed": cfg.train.seed, "fingerprint": manifest["fingerprint"]}))
+            continue
         metrics = compute_metrics(task, test.y, pred)
         if callable(getattr(model, "reconstruct", None)):
             metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)

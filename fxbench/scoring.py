@@ -21,6 +21,7 @@ import json
 import math
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -231,14 +232,30 @@ def align_predictions(task: TaskConfig, test_ids: list[str], ids: list[str], val
     return np.clip(scaled, 0.0, 1.0), warnings
 
 
+def write_predictions(path: Path, task: TaskConfig, ids: list[str], scaled: np.ndarray) -> Path:
+    """A predictions file this module reads back: ``id`` and ``<param>_scaled``, exact floats, atomically."""
+    from fxbench.results import atomic_write_text
+
+    scaled = np.asarray(scaled, dtype=np.float64).reshape(len(ids), len(task.parameters))
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["id", *[f"{p}_scaled" for p in task.param_names]])
+    w.writerows([i, *map(repr, map(float, row))] for i, row in zip(ids, scaled))
+    atomic_write_text(Path(path), out.getvalue())
+    return Path(path)
+
+
 def score_file(task: str, predictions: str | Path, *, name: str | None = None, source: str = "synth",
                data_seed: int = 0, data_dir: str | None = None, progress: bool = True,
                eval_source: str | None = None, eval_split: str = "test",
-               clips_per_recording: int | None = None) -> tuple[dict, list[str]]:
+               clips_per_recording: int | None = None, data: str | None = None,
+               answers: str | Path | None = None) -> tuple[dict, list[str]]:
     """Return (result record, warnings); the file is checked before the dataset is built or loaded.
 
     With ``eval_source`` the predictions are for that source's rows (its test split, or ``all``), and
-    ``source`` names what the model was trained on (recorded, and checked not to share audio with them)."""
+    ``source`` names what the model was trained on (recorded, and checked not to share audio with them).
+    ``data`` is a built folder (or Hub repo id) to score on instead of building one; a blind folder's test
+    split is scored against its answer key ``answers``, and the record says ``blind: true``."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
@@ -251,14 +268,22 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     check_eval_split(eval_split, eval_source)
     path = Path(predictions)
     ids, values, units = read_predictions(path, cfg)
-    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, progress=progress,
+    ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, data=data, progress=progress,
                                                  clips_per_recording=clips_per_recording)
+    blind = _check_blind(manifest, data, answers, eval_source)
     t = time.perf_counter()
     splits = load_splits(ds_path, cfg)
     run_cfg = RunConfig(task=task, model=name or path.stem, source=source, data_seed=data_seed, data_dir=data_dir,
-                        eval_source=eval_source, eval_split=eval_split, clips_per_recording=clips_per_recording)
+                        data=data, eval_source=eval_source, eval_split=eval_split,
+                        clips_per_recording=clips_per_recording)
     run_cfg.train.progress = progress
     evaluation = resolve_evaluation(cfg, run_cfg, ds_path, manifest, splits)
+    if blind:
+        from fxbench.dataset.answers import load_targets
+
+        y, grid_index = load_targets(Path(answers), cfg, manifest, evaluation.data.ids)
+        evaluation.data = replace(evaluation.data, y=y, grid_index=grid_index)
+        splits = {**splits, "test": evaluation.data}
     load_s = time.perf_counter() - t
     test = evaluation.data
     t = time.perf_counter()
@@ -271,10 +296,29 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     score_s = time.perf_counter() - t
     record = new_record(
         cfg, model=name or path.stem, submission={"kind": "predictions", "spec": path.name, "units": units},
-        seed=None, data_seed=data_seed, source=source, manifest=manifest, splits=splits, evaluation=evaluation,
+        seed=None, data_seed=manifest.get("seed", data_seed), source=source if data is None else f"data:{data}",
+        manifest=manifest, splits=splits, evaluation=evaluation,
         pred=pred,
         metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
         timing={"build_s": build_s, "load_s": load_s, "score_s": score_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
         environment={})
+    if blind:
+        record["blind"] = True
     return record, warnings
+
+
+def _check_blind(manifest: dict, data: str | None, answers: str | Path | None, eval_source: str | None) -> bool:
+    """Whether the test split is scored against an answer key; a key without a blind folder, or a blind
+    folder without its key, is an error before anything is scored."""
+    blind = manifest.get("blind") is True and not eval_source
+    if answers is not None and not blind:
+        if eval_source:
+            raise _fail("--answers scores a blind folder's own test split; drop --eval-source (or --answers)")
+        where = f"--data {data}" if data else "the dataset built from --source"
+        raise _fail(f"--answers is for a blind dataset folder (`fxbench data build --blind`), but {where} has its "
+                    f"test targets; drop --answers")
+    if blind and answers is None:
+        raise _fail(f"--data {data} is blind (its test targets are withheld); pass --answers KEY, the answer key "
+                    f"written by `fxbench data build --blind`")
+    return blind

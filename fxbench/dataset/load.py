@@ -67,13 +67,16 @@ def load_splits(path: Path, task: TaskConfig) -> dict[str, SplitData]:
     scaled = [f"{p.name}_scaled" for p in task.parameters]
     out = {}
     for split in SPLITS:
-        cols = dd[split].with_format("numpy", columns=["id", "clip_id", "recording_id", "grid_index", "mel",
-                                                       *scaled])[:]
+        blind = split == "test" and mine.get("blind") is True  # targets withheld (fxbench/dataset/blind.py)
+        targets = [] if blind else ["grid_index", *scaled]
+        cols = dd[split].with_format("numpy", columns=["id", "clip_id", "recording_id", "mel", *targets])[:]
+        n = len(cols["id"])
         out[split] = SplitData(
             name=split, ids=[str(v) for v in cols["id"]], clip_ids=[str(v) for v in cols["clip_id"]],
             recording_ids=[str(v) for v in cols["recording_id"]],
-            grid_index=np.asarray(cols["grid_index"], dtype=np.int64),
+            grid_index=np.full(n, -1, dtype=np.int64) if blind else np.asarray(cols["grid_index"], dtype=np.int64),
             x=np.ascontiguousarray(cols["mel"], dtype=np.float32)[:, None],
-            y=np.stack([np.asarray(cols[c], dtype=np.float32) for c in scaled], axis=1),
+            y=np.full((n, len(scaled)), np.nan, dtype=np.float32) if blind else
+            np.stack([np.asarray(cols[c], dtype=np.float32) for c in scaled], axis=1),
             dry_x=dry)
     return out

@@ -116,7 +116,8 @@ def _table(recs: pd.DataFrame, rows: pd.DataFrame, reference: Optional[Reference
             return _fmt(row.get(f"{col}_mean"), row.get(f"{col}_std"), digits)
 
         table.append({
-            "rank": str(row["rank"]), "model": esc(row["model"]), "test MAE": stat("mae"),
+            "rank": str(row["rank"]), "model": esc(row["model"]) + _blind_mark(recs, row["model"]),
+            "test MAE": stat("mae"),
             "seeds": str(row["n_seeds"]), "test rows": esc(row["n_test"]),
             "95% CI": f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]" if _finite(row["ci_low"]) else "n/a",
             "skill": skill(row["mae_mean"]), "test MSE": stat("mse"),
@@ -147,8 +148,23 @@ def _notes(recs: pd.DataFrame, rows: pd.DataFrame, param_chance: dict[str, float
         notes.append("recon L1: mean absolute error of the model's reconstruction of the dry spectrogram (min-max "
                      f"scaled) on the test split{base}.")
     notes += _short_notes(recs, list(rows["model"]))
+    if "blind" in recs and recs["blind"].any():
+        notes.append(BLIND_NOTE)
     line = references.line(reference) if reference is not None else None
     return notes + ([line] if line else [])
+
+
+BLIND_NOTE = ("(blind): scored with `fxbench score --answers` on a test split published without its targets "
+              "(`fxbench data build --blind`); the model never had them.")
+
+
+def _blind_mark(recs: pd.DataFrame, model: str) -> str:
+    """" (blind)" when the model's records were scored blind (with the count when only some were)."""
+    if "blind" not in recs:
+        return ""
+    mine = recs.loc[recs["model"] == model, "blind"]
+    n = int(mine.sum())
+    return "" if n == 0 else " (blind)" if n == len(mine) else f" (blind: {n} of {len(mine)})"
 
 
 def _short_notes(recs: pd.DataFrame, models: list[str]) -> list[str]:

@@ -98,7 +98,7 @@ def _flat(r: dict, path: Optional[str]) -> dict[str, Any]:
         "short": bool(_num(epochs) and epochs < paper_epochs()), "n_test": r.get("n_test"),
         "fxbench_version": str(r["fxbench_version"]), "created_at": str(r.get("created_at")),
         "params": tuple(_dict(m.get("per_param_mae_units"))), "row_abs_errors": r.get("row_abs_errors"),
-        "path": path,
+        "path": path, "blind": r.get("blind") is True,
     }
     for prefix, values in (("mae", m.get("per_param_mae")), ("mae_units", m.get("per_param_mae_units")),
                            ("chance_mae", m.get("per_param_chance_mae"))):

@@ -1,0 +1,207 @@
+"""A dataset folder whose test split can be handed out: targets withheld, rows shuffled and re-keyed.
+
+Row ids (`<clip_id>-g<grid index>`), the clip and recording ids (which group the renders of one dry clip),
+the row order and the dry clips of the test split all give the answer away, so the published copy drops the
+target columns and the dry test shards, and replaces each test row's ids with an HMAC of its original id
+under a random secret that is never stored; the rows are ordered by that id, so the order says nothing
+either. The targets go to a separate answer key (`answers.py`). Train and validation stay byte for byte
+as built, and the manifest keeps the build's fingerprint, so a blind score ranks beside the labelled ones.
+
+Tables are transformed column by column with pyarrow, whatever type a column has.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fxbench.checksums import sha256_file
+from fxbench.dataset.answers import AnswerKey, AnswerRow, check_answers_path, write_new
+from fxbench.dataset.build import DRY_CONFIG, MANIFEST, _swap_in, build_dataset
+from fxbench.errors import FxbenchError
+from fxbench.sources.base import Source
+from fxbench.task import TaskConfig
+
+ID_HEX = 16  # hex digits kept of each HMAC-SHA256 id
+MASKED = ("id", "clip_id", "recording_id")  # columns that become the row's blind id
+
+
+def blind_id(secret: bytes, row_id: str) -> str:
+    return hmac.new(secret, row_id.encode("utf-8"), hashlib.sha256).hexdigest()[:ID_HEX]
+
+
+def target_columns(task: TaskConfig) -> list[str]:
+    """Every column that tells a test row's answer."""
+    return ["grid_index", *[c for p in task.parameters for c in (p.name, f"{p.name}_scaled")]]
+
+
+def build_blind(task: TaskConfig, source: Source, seed: int, out: Path, answers: Path, progress: bool = True,
+                workers: int | None = None) -> tuple[dict, AnswerKey]:
+    """Build ``task`` as usual in a private folder, then publish its blind copy in ``out`` and the key in
+    ``answers`` (which must not exist yet). Returns (the blind folder's manifest, the key)."""
+    out = Path(out)
+    check_answers_path(answers, out)
+    staging = out.parent / f".{out.name}.labelled-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        build_dataset(task, source, seed, staging, progress=progress, workers=workers)
+        return publish_blind(staging, out, answers, task)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish_blind(built: Path, out: Path, answers: Path, task: TaskConfig) -> tuple[dict, AnswerKey]:
+    """Write the blind copy of the labelled folder ``built`` into ``out`` (replaced atomically) and its answer
+    key into ``answers``; ``built`` is left as it was. The key is written first and removed again if the folder
+    cannot be put in place, so there is never a blind folder without its key."""
+    from fxbench.dataset.cache import read_manifest
+
+    built, out = Path(built), Path(out)
+    check_answers_path(answers, out)
+    manifest = read_manifest(built)
+    if manifest is None or manifest.get("task") != task.task or manifest.get("task_digest") != task.digest():
+        raise FxbenchError(f"{built} is not a complete single-task fxbench dataset of {task.task!r}; build it with "
+                           f"`fxbench data build --task {task.task}`", exit_code=2)
+    if manifest.get("blind"):
+        raise FxbenchError(f"{built} is already blind; build the labelled dataset again to make a new blind copy",
+                           exit_code=2)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        blind_manifest, key = _blind_copy(built, tmp, manifest, task, secrets.token_bytes(32))
+        write_new(answers, key)
+        try:
+            _swap_in(tmp, out)
+        except BaseException:
+            Path(answers).unlink(missing_ok=True)
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return blind_manifest, key
+
+
+def _place(src: Path, dst: Path) -> None:
+    """A shard that stays as built: hard-linked when the file system allows, else copied."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _blind_copy(built: Path, root: Path, manifest: dict, task: TaskConfig, secret: bytes) -> tuple[dict, AnswerKey]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root.mkdir(parents=True)
+    test_prefix, dry_test = f"{task.task}/test-", f"{DRY_CONFIG}/test-"
+    files, tests = {}, []
+    for rel, digest in sorted(manifest["files"].items()):
+        if rel.startswith(test_prefix):
+            tests.append(rel)
+        elif not rel.startswith(dry_test):
+            _place(built / rel, root / rel)
+            files[rel] = digest
+    if not tests:
+        raise FxbenchError(f"{built} has no test shards of {task.task!r}; rebuild it", exit_code=2)
+    table = pa.concat_tables([pq.read_table(built / rel) for rel in tests])
+    original = [str(v) for v in table.column("id").to_pylist()]
+    ids = [blind_id(secret, i) for i in original]
+    if len(set(ids)) != len(ids):  # 64-bit ids: all but impossible
+        raise FxbenchError("two test rows got the same blind id; run the blind build again (a new secret)")
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    key = _answer_key(task, manifest, table, original, ids)
+    dropped = [c for c in target_columns(task) if c in table.column_names]
+    shuffled = table.drop_columns(dropped).take(pa.array(order, type=pa.int64()))
+    ordered = [ids[i] for i in order]
+    for name in MASKED:
+        at = shuffled.schema.get_field_index(name)
+        shuffled = shuffled.set_column(at, shuffled.schema.field(at), pa.array(ordered, type=shuffled.schema.field(at).type))
+    shuffled = shuffled.replace_schema_metadata(_metadata_without(shuffled.schema.metadata, dropped))
+    files.update(_write_test_shards(shuffled, root, task.task, len(tests)))
+    blind = {**manifest, "files": files, "blind": True, "withheld_columns": sorted(dropped)}
+    _write_card(root, task, blind)
+    (root / MANIFEST).write_text(json.dumps(blind, indent=2, sort_keys=True) + "\n")
+    return blind, key
+
+
+def _answer_key(task: TaskConfig, manifest: dict, table, original: list[str], ids: list[str]) -> AnswerKey:
+    cols = {c: table.column(c).to_pylist() for c in target_columns(task)}
+    rows = {}
+    for k, (orig, bid) in enumerate(zip(original, ids)):
+        rows[bid] = AnswerRow(id=orig, grid_index=int(cols["grid_index"][k]),
+                              scaled={p.name: float(cols[f"{p.name}_scaled"][k]) for p in task.parameters},
+                              units={p.name: float(cols[p.name][k]) for p in task.parameters})
+    return AnswerKey(format="fxbench-answers/1", task=task.task, task_version=task.version,
+                     task_digest=manifest["task_digest"], dataset_fingerprint=manifest["fingerprint"],
+                     parameters={p.name: p.unit for p in task.parameters},
+                     created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     rows=dict(sorted(rows.items())))
+
+
+def _metadata_without(metadata: dict | None, dropped: list[str]) -> dict | None:
+    """The schema's `datasets` metadata (its features) without the dropped columns."""
+    if not metadata or b"huggingface" not in metadata:
+        return metadata
+    info = json.loads(metadata[b"huggingface"])
+    features = info.get("info", {}).get("features")
+    if isinstance(features, dict):
+        for name in dropped:
+            features.pop(name, None)
+    return {**metadata, b"huggingface": json.dumps(info).encode()}
+
+
+def _write_test_shards(table, root: Path, config: str, n_shards: int) -> dict[str, str]:
+    """The shuffled rows in ``n_shards`` shards of near-equal size, named by content like a build's."""
+    import pyarrow.parquet as pq
+
+    from fxbench.dataset.shards import ROW_GROUP_ROWS, writer_options
+
+    (root / config).mkdir(parents=True, exist_ok=True)
+    files = {}
+    n = table.num_rows
+    bounds = [round(k * n / n_shards) for k in range(n_shards + 1)]
+    for k in range(n_shards):
+        tmp = root / config / f".test-{k:05d}.parquet"
+        pq.write_table(table.slice(bounds[k], bounds[k + 1] - bounds[k]), tmp, row_group_size=ROW_GROUP_ROWS,
+                       **writer_options(table.schema))
+        digest = sha256_file(tmp)
+        rel = f"{config}/test-{k:05d}-{digest[:16]}.parquet"
+        os.rename(tmp, root / rel)
+        files[rel] = digest
+    return files
+
+
+BLIND_SECTION = """## Blind test split
+
+The test split's targets are withheld: its rows carry no `grid_index` and no parameter columns (`datasets`
+shows them as null), their `id`, `clip_id` and `recording_id` are opaque keys, their order is shuffled, and
+the `dry` config has no test split. Train and validation are as built. Predict the test rows and send the
+predictions (`id` plus one `<param>_scaled` column per parameter) to whoever holds the answer key; they score
+them with `fxbench score --task {task} --data <this folder> --predictions FILE --answers KEY`.
+"""
+
+
+def _write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
+    """The build's card, saying that the test targets are withheld and listing no dry test split."""
+    import yaml
+
+    from fxbench.dataset.card import write_card
+
+    write_card(root, task, manifest)
+    card = root / "README.md"
+    _, head, body = card.read_text(encoding="utf-8").split("---\n", 2)
+    header = yaml.safe_load(head)
+    for info in header.get("dataset_info", []):
+        if info.get("config_name") == DRY_CONFIG:
+            info["splits"] = [s for s in info["splits"] if s["name"] != "test"]
+    header.setdefault("fxbench", {})["blind"] = True
+    title, _, rest = body.lstrip("\n").partition("\n")
+    body = f"{title}\n\n{BLIND_SECTION.format(task=task.task)}{rest}"
+    card.write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n\n" + body, encoding="utf-8")

@@ -145,7 +145,7 @@ def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
 
 {policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
 {policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
-stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
+stored as 16-bit PCM (lossless FLAC); at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
 Recordings (never clips) are assigned to splits, the same for every task: {_source_terms(source_name)[2]}.
 """
 

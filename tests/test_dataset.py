@@ -353,3 +353,18 @@ def test_size_categories_are_the_hub_s_buckets():
 
     assert [size_category(n) for n in (0, 999, 1000, 2800, 9999, 10_000, 204_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "1K<n<10K", "10K<n<100K", "100K<n<1M"]
+
+
+def test_mel_features_are_those_of_format_2(small_dataset):
+    """Format 3 changed how audio is stored, not the features: the Mel column is byte for byte what format 2
+    stored for this task, so trained models and results do not move."""
+    import hashlib
+
+    from fxbench.dataset.load import load_hf
+
+    h = hashlib.sha256()
+    ds = load_hf(small_dataset, "small_bitcrush")
+    for split in ("train", "validation", "test"):
+        mel = ds[split].with_format("numpy", columns=["mel"])[:]["mel"]
+        h.update(np.ascontiguousarray(mel, dtype="<f2").tobytes())
+    assert h.hexdigest() == "cd757eff63dbc588332bbe7095fdefa8e766d0b1f9ed3771de7bfa2c98405245"

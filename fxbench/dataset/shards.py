@@ -18,7 +18,7 @@ import numpy as np
 
 from fxbench.task import TaskConfig
 
-SHARD_CLIPS = 16  # clips per shard (a delay shard is about 7 MB)
+SHARD_CLIPS = 16  # clips per shard
 ROW_GROUP_ROWS = 64  # rows buffered before a row group is written
 BIG_COLUMNS = ("mel", "audio")
 

@@ -120,7 +120,8 @@ def test_stage_synth(benchmark):
 @pytest.mark.parametrize("name", TASKS)
 def test_stage_parquet(benchmark, name):
     """Writing the rows of STAGE_CLIPS clips to one shard, as a build's worker does (a row group per clip)."""
-    from fxbench.dataset.shards import ShardFile, arrow_table, storage_schemas
+    from fxbench.dataset.audio import audio_cell
+    from fxbench.dataset.shards import ShardFile, arrow_table, row_id, storage_schemas
 
     task = load_task(name)
     g = len(task.grid_points())
@@ -130,9 +131,10 @@ def test_stage_parquet(benchmark, name):
     tables = []
     for pcm in _clips(task, STAGE_CLIPS):  # real renders: audio compresses (and so costs) as in a build
         renders = renderer.render(pcm)
-        cols = {"id": [f"x-g{i:03d}" for i in range(g)], "split": ["train"] * g, "recording_id": ["r"] * g,
+        cols = {"id": [row_id("k", "c", i) for i in range(g)], "split": ["train"] * g, "recording_id": ["r"] * g,
                 "clip_id": ["c"] * g, "grid_index": np.arange(g, dtype=np.int32),
-                "mel": mel(from_int16(renders)).astype(np.float16), "audio": renders}
+                "mel": mel(from_int16(renders)).astype(np.float16),
+                "audio": [audio_cell(r, task.sample_rate) for r in renders]}
         for p in task.parameters:
             cols[p.name] = np.zeros(g, np.float32)
             cols[f"{p.name}_scaled"] = np.zeros(g, np.float32)
@@ -165,7 +167,7 @@ def test_stage_all_one_core(benchmark, name):
     ids = sorted(src.recording_ids())
     work = Path(tempfile.mkdtemp(prefix="fxbench-bench-job-"))
     jobs = _plan(ids, assign_splits(ids, task.splits, 0, key=src.split_key), split_budget(task),
-                 task.dataset.clips_per_recording, work)["train"]
+                 task.dataset.clips_per_recording, work, "key")["train"]
     maker, schemas = ShardMaker(task, src), storage_schemas(task)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

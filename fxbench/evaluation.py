@@ -73,14 +73,15 @@ def clip_hashes(path: Path, manifest: dict, splits: tuple[str, ...]) -> dict[str
     """sha256 of each dry clip's PCM in ``splits`` -> its clip id, read from the dataset's `dry` shards."""
     import pyarrow.parquet as pq
 
+    from fxbench.dataset.audio import decode_audio
+
     out: dict[str, str] = {}
     for rel in sorted(manifest.get("files", {})):
         if not rel.startswith("dry/") or not any(Path(rel).name.startswith(f"{s}-") for s in splits):
             continue
         table = pq.read_table(Path(path) / rel, columns=["clip_id", "audio"])
-        for cid, audio in zip(table.column("clip_id").to_pylist(),
-                              table.column("audio").to_numpy(zero_copy_only=False)):
-            out[hashlib.sha256(audio.astype("<i2").tobytes()).hexdigest()] = str(cid)
+        for cid, cell in zip(table.column("clip_id").to_pylist(), table.column("audio").to_pylist()):
+            out[hashlib.sha256(decode_audio(cell).astype("<i2").tobytes()).hexdigest()] = str(cid)
     return out
 
 

@@ -71,3 +71,28 @@ def small_splits(small_task, small_dataset):
     from fxbench.dataset.load import load_splits
 
     return load_splits(small_dataset, small_task)
+
+
+@pytest.fixture
+def datasets_warnings():
+    """The messages `datasets` logs at warning level or above while the test runs (fxbench's own loads
+    silence them, so the verbosity is set here and restored after)."""
+    import logging
+
+    import datasets
+
+    records: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    handler, logger = _Keep(logging.WARNING), logging.getLogger("datasets")
+    before = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity_warning()
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        datasets.logging.set_verbosity(before)

@@ -60,6 +60,23 @@ def test_a_task_in_the_repo_is_exactly_its_own_build(both, tmp_path):
     assert splits["train"].dry_x(splits["train"].clip_ids[:2]).shape[0] == 2
 
 
+def test_the_repo_card_is_complete_and_loads_without_a_warning(both, datasets_warnings):
+    import yaml
+
+    manifest = json.loads((both / "fxbench.json").read_text())
+    for config in ("small_bitcrush", "small_delay", "dry"):
+        datasets.load_dataset(str(both), config)
+    assert not [m for m in datasets_warnings if "dataset_info" in m], datasets_warnings
+    card = yaml.safe_load((both / "README.md").read_text().split("---\n")[1])
+    info = {c["config_name"]: c for c in card["dataset_info"]}
+    assert [s["num_examples"] for s in info["dry"]["splits"]] == [manifest["dry_clips"][s]
+                                                                   for s in ("train", "validation", "test")]
+    for name, config in info.items():
+        assert config["dataset_size"] == sum(s["num_bytes"] for s in config["splits"]) > 0
+        assert config["download_size"] == sum(f.stat().st_size for f in (both / name).glob("*.parquet"))
+    assert card["size_categories"] == ["n<1K"] and "@techreport{" in (both / "README.md").read_text()
+
+
 def test_run_on_the_repo_picks_its_task_and_rejects_a_missing_one(both, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["run", "--task", "small_delay", "--model", "mean", "--data", str(both), "--output", str(out),

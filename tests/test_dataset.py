@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from fxbench.dataset.audio import decode_audio
 from fxbench.dataset.build import build_dataset, fingerprint
 from fxbench.dataset.cache import ensure_dataset, read_manifest
 from fxbench.sources import open_source
@@ -19,12 +20,13 @@ def test_load_dataset_offline_gives_three_splits(small_dataset, small_task):
     ds = datasets.load_dataset(str(small_dataset), "small_bitcrush")
     assert set(ds) == {"train", "validation", "test"}
     assert sum(len(s) for s in ds.values()) == 12 * 17
+    ds = ds.cast_column("audio", datasets.Audio(sampling_rate=44100, decode=False))  # no torchcodec here
     row = ds["test"][0]
     assert {r["split"] for r in ds["test"]} == {"test"}
     for col in ("id", "split", "recording_id", "clip_id", "grid_index", "bit_depth", "bit_depth_scaled", "mel", "audio"):
         assert col in row
     assert np.asarray(row["mel"]).shape == (128, 173)
-    assert len(row["audio"]) == 88200
+    assert len(decode_audio(row["audio"])) == 88200
     assert row["bit_depth_scaled"] == pytest.approx(row["bit_depth"] / 16)
     dry = datasets.load_dataset(str(small_dataset), "dry")
     assert sum(len(s) for s in dry.values()) == 12
@@ -53,8 +55,9 @@ def test_stored_mel_is_the_stored_audio_s_mel(small_dataset, small_task):
 
     from fxbench.features import MelFeatures
 
-    row = datasets.load_dataset(str(small_dataset), "small_bitcrush")["validation"][5]
-    audio = np.asarray(row["audio"], dtype=np.float32) / 32768
+    ds = datasets.load_dataset(str(small_dataset), "small_bitcrush")["validation"]
+    row = ds.cast_column("audio", datasets.Audio(decode=False))[5]
+    audio = decode_audio(row["audio"]).astype(np.float32) / 32768
     mel = MelFeatures(small_task.features, 44100)(audio[None])[0]
     assert np.abs(mel - np.asarray(row["mel"])).max() < 2e-3  # float16 storage
 
@@ -219,12 +222,16 @@ def test_smaller_shards_hold_the_same_rows_in_the_same_order(small_task, small_d
     train = sorted(f for f in one["files"] if f.startswith("small_bitcrush/train-"))
     assert len(train) == 3 and one["splits"]["train"]["clips"] == 10  # 4 + 4 + 2 of a 4-clip group
     assert not (tmp_path / "one" / ".work").exists()
+    import datasets
+
     for config in ("small_bitcrush", "dry"):
         want, got = load_hf(small_dataset, config), load_hf(tmp_path / "one", config)
         for split in ("train", "validation", "test"):
-            a, b = want[split].with_format("numpy")[:], got[split].with_format("numpy")[:]
+            a, b = (d[split].cast_column("audio", datasets.Audio(decode=False)) for d in (want, got))
+            a, b = a.with_format("numpy", columns=["clip_id", "mel"])[:] | {"audio": a["audio"]}, \
+                b.with_format("numpy", columns=["clip_id", "mel"])[:] | {"audio": b["audio"]}
             assert list(a["clip_id"]) == list(b["clip_id"])
-            assert np.array_equal(a["mel"], b["mel"]) and np.array_equal(a["audio"], b["audio"])
+            assert np.array_equal(a["mel"], b["mel"]) and a["audio"] == b["audio"]
 
 
 _SEMAPHORE_GONE = r"""
@@ -259,3 +266,105 @@ def test_fork_server_is_quiet_only_about_a_pool_that_has_gone():
     quiet, loud = out.stderr.split("late worker done")
     assert "Traceback" not in quiet and "SemLock" not in quiet
     assert "Traceback" in loud and "/nonexistent/fxbench" in loud
+
+
+def test_flac_cells_are_lossless_and_the_same_bytes_every_time(small_task):
+    """Real renders (the quiet and the crushed ones) and the extremes of 16 bits come back sample for sample."""
+    from fxbench.dataset.audio import audio_cell, encode_flac, sample_rate_of
+    from fxbench.dataset.clips import ClipPolicy, cut_clips
+    from fxbench.render import GridRenderer
+
+    src = open_source("synth", small_task, 0)
+    clip = next(iter(cut_clips(src.load(src.recording_ids()[0]), ClipPolicy.for_task(small_task, src))))
+    edges = np.array([-32768, 32767, 0, 1, -1] * 100, dtype=np.int16)
+    for pcm in [*GridRenderer(small_task).render(clip.pcm), clip.pcm, edges]:
+        data = encode_flac(pcm, 44100)
+        assert data[:4] == b"fLaC" and encode_flac(pcm.copy(), 44100) == data
+        assert np.array_equal(decode_audio(data), pcm) and decode_audio(data).dtype == np.int16
+        assert sample_rate_of(data) == 44100
+    cell = audio_cell(clip.pcm, 44100, "x.flac")
+    assert cell["path"] == "x.flac" and np.array_equal(decode_audio(cell), clip.pcm)
+    assert len(encode_flac(clip.pcm, 44100)) < clip.pcm.nbytes * 0.8, "FLAC should compress guitar audio"
+
+
+def test_audio_is_a_datasets_audio_feature_holding_the_renderer_s_pcm(small_dataset, small_task):
+    import datasets
+
+    from fxbench.render import GridRenderer
+
+    ds = datasets.load_dataset(str(small_dataset), "small_bitcrush")
+    dry = datasets.load_dataset(str(small_dataset), "dry")
+    assert ds["test"].features["audio"] == datasets.Audio(sampling_rate=44100)
+    assert dry["test"].features["audio"] == datasets.Audio(sampling_rate=44100)
+    wet = ds["test"].cast_column("audio", datasets.Audio(decode=False))
+    dry_row = dry["test"].cast_column("audio", datasets.Audio(decode=False))[0]
+    assert dry_row["audio"]["path"] == f"{dry_row['clip_id']}.flac"
+    dry_pcm = decode_audio(dry_row["audio"])
+    renders = GridRenderer(small_task).render(dry_pcm)
+    rows = [r for r in wet if r["clip_id"] == dry_row["clip_id"]]
+    assert len(rows) == 17
+    for row in rows:
+        assert row["audio"]["path"] is None  # a wet cell names nothing that could spell its row
+        pcm = decode_audio(row["audio"])
+        assert pcm.shape == (88200,) and np.array_equal(pcm, renders[row["grid_index"]])
+
+
+def test_row_ids_are_keyed_hashes_that_do_not_spell_the_grid_point(small_dataset):
+    import datasets
+
+    from fxbench.dataset.shards import row_id
+
+    key = read_manifest(small_dataset)["fingerprint"]
+    ds = datasets.load_dataset(str(small_dataset), "small_bitcrush")
+    ids = []
+    for split in ds.values():
+        cols = split.select_columns(["id", "clip_id", "grid_index"]).to_dict()
+        for rid, cid, g in zip(cols["id"], cols["clip_id"], cols["grid_index"]):
+            assert rid == row_id(key, cid, g)
+            assert len(rid) == 16 and int(rid, 16) >= 0 and cid not in rid and f"g{g:03d}" not in rid
+            ids.append(rid)
+    assert len(set(ids)) == len(ids) == 12 * 17
+    assert row_id("another key", "c", 0) != row_id(key, "c", 0) != row_id(key, "c", 1)
+
+
+def test_card_is_complete_and_loads_without_a_warning(small_dataset, datasets_warnings):
+    import datasets
+    import yaml
+
+    for config in ("small_bitcrush", "dry"):
+        datasets.load_dataset(str(small_dataset), config)
+    assert not [m for m in datasets_warnings if "dataset_info" in m], datasets_warnings
+    text = (small_dataset / "README.md").read_text()
+    card = yaml.safe_load(text.split("---\n")[1])
+    for info in card["dataset_info"]:
+        assert [s["name"] for s in info["splits"]] == ["train", "validation", "test"]
+        assert all(s["num_bytes"] > 0 and s["num_examples"] > 0 for s in info["splits"])
+        assert info["dataset_size"] == sum(s["num_bytes"] for s in info["splits"])
+        config_dir = small_dataset / info["config_name"]
+        assert info["download_size"] == sum(f.stat().st_size for f in config_dir.glob("*.parquet"))
+    assert card["size_categories"] == ["n<1K"] and card["task_categories"] == ["audio-classification"]
+    assert card["pretty_name"] == "fxbench small_bitcrush" and card["license"] == "mit"
+    assert "@techreport{" in text and "Parameter Estimation of Digital Audio Effects from Spectrograms" in text
+    assert "Lee, Richard and Buck, Ethan and Larlarb, Wesley" in text and "CS231n" in text
+
+
+def test_size_categories_are_the_hub_s_buckets():
+    from fxbench.dataset.card import size_category
+
+    assert [size_category(n) for n in (0, 999, 1000, 2800, 9999, 10_000, 204_000)] == [
+        "n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "1K<n<10K", "10K<n<100K", "100K<n<1M"]
+
+
+def test_mel_features_are_those_of_format_2(small_dataset):
+    """Format 3 changed how audio is stored, not the features: the Mel column is byte for byte what format 2
+    stored for this task, so trained models and results do not move."""
+    import hashlib
+
+    from fxbench.dataset.load import load_hf
+
+    h = hashlib.sha256()
+    ds = load_hf(small_dataset, "small_bitcrush")
+    for split in ("train", "validation", "test"):
+        mel = ds[split].with_format("numpy", columns=["mel"])[:]["mel"]
+        h.update(np.ascontiguousarray(mel, dtype="<f2").tobytes())
+    assert h.hexdigest() == "cd757eff63dbc588332bbe7095fdefa8e766d0b1f9ed3771de7bfa2c98405245"

@@ -30,13 +30,13 @@ parameters:
 dataset: {clips: 8, clips_per_recording: 1}
 """
 
-#: `fingerprint(load_task(t), open_source("synth", task, 0), 0)` of synth version 2: the default data may
-#: change only with a synth (or task, or format) version bump, never as a side effect.
+#: `fingerprint(load_task(t), open_source("synth", task, 0), 0)` of synth version 2 and dataset format 3: the
+#: default data may change only with a synth (or task, or format) version bump, never as a side effect.
 SYNTH_FINGERPRINTS = {
-    "bitcrush": "3be31313c209bf81215e152eae9536b53a27e0c8f2e11b200c55a05b8da34615",
-    "delay": "795351ff4d065fa9fe6548389ac640be0009f75d804a429be5838cc055a2c157",
-    "limiter": "270b90d5356fc75de75334a77e5e47a5727699e241d909d6a7bcf4d733be1c4c",
-    "samplerate": "d7b7f435e94f24073a911212428097b74b8e7735e027052a4cf00c652bd9ec84",
+    "bitcrush": "45183661eee3015825737ab191d46cc151ed09aa94f317b95e893c2a75389cd4",
+    "delay": "a8373acaea5428498a11f9b385571787ea7779e5c7e5f0fe436db909116592e3",
+    "limiter": "cf210cd9d153ed46049612842fa74c18151319464cc5a48e3d25df6b947a262b",
+    "samplerate": "123facc285bf3cf1fed0869994ba85512ac41ee5f0a428239a577485f85051bb",
 }
 
 

@@ -25,7 +25,9 @@ from fxbench.progress import progress_bar
 from fxbench.sources.base import Source
 from fxbench.task import TaskConfig
 
-FORMAT_VERSION = 2  # 2: splits assigned per recording in seeded blocks (the same across tasks)
+# 2: splits assigned per recording in seeded blocks (the same across tasks)
+# 3: audio as FLAC `datasets.Audio` features, opaque row ids (a keyed hash of clip and grid point)
+FORMAT_VERSION = 3
 MANIFEST = "fxbench.json"
 DRY_CONFIG = "dry"
 
@@ -97,7 +99,7 @@ def _check_splits_have_recordings(split_of: dict[str, str], rec_ids: list[str]) 
 
 
 def _plan(rec_ids: list[str], split_of: dict[str, str], budget: dict[str, int], per_recording: int,
-          work: Path) -> dict[str, list[ShardJob]]:
+          work: Path, key: str) -> dict[str, list[ShardJob]]:
     """Each split's recordings, in id order, cut into groups: one job (and shard) each.
 
     A group holds SHARD_CLIPS clips' worth of recordings, or just enough for the split's whole budget when
@@ -108,7 +110,7 @@ def _plan(rec_ids: list[str], split_of: dict[str, str], budget: dict[str, int], 
         size = max(1, -(-min(SHARD_CLIPS, budget[split]) // per_recording))
         mine = [r for r in rec_ids if split_of.get(r) == split]
         jobs[split] = [ShardJob(split, k, order[mine[i]], tuple(mine[i:i + size]), size * per_recording,
-                                str(work)) for k, i in enumerate(range(0, len(mine), size))]
+                                str(work), key) for k, i in enumerate(range(0, len(mine), size))]
     return jobs
 
 
@@ -138,7 +140,8 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
 
     root.mkdir(parents=True)
     work = root / ".work"
-    jobs = _plan(sorted(rec_ids), split_of, budget, policy.clips_per_recording, work)
+    fp = fingerprint(task, source, seed)
+    jobs = _plan(sorted(rec_ids), split_of, budget, policy.clips_per_recording, work, fp)
     files: dict[str, str] = {}
     stats = {s: {"rows": 0, "clips": 0, "recordings": 0} for s in SPLITS}
     cursor = {s: 0 for s in SPLITS}
@@ -215,7 +218,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                            f"raise --clips-per-recording")
     manifest = {
         "fxbench_version": fxbench.__version__, "format_version": FORMAT_VERSION,
-        "fingerprint": fingerprint(task, source, seed),
+        "fingerprint": fp,
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
         "task_definition": task.to_dict(), "source": source.spec(), "seed": seed, "clip_policy": policy.to_dict(),
         "grid_size": g, "splits": stats, "files": files,

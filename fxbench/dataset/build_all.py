@@ -19,6 +19,7 @@ from pathlib import Path
 
 import fxbench
 from fxbench.checksums import sha256_file
+from fxbench.dataset.audio import decode_audio
 from fxbench.dataset.build import DRY_CONFIG, FORMAT_VERSION, MANIFEST, _swap_in, build_dataset
 from fxbench.dataset.clips import SPLITS
 from fxbench.dataset.shards import ShardFile
@@ -48,9 +49,9 @@ def _merge_dry(parts: list[Path], root: Path) -> tuple[dict[str, str], dict[str,
             for shard in sorted((part / DRY_CONFIG).glob(f"{split}-*.parquet")):
                 table = pq.read_table(shard)
                 keep = []
-                for i, (cid, audio) in enumerate(zip(table.column("clip_id").to_pylist(),
-                                                     table.column("audio").to_numpy(zero_copy_only=False))):
-                    digest = hashlib.sha256(audio.astype("int16").tobytes()).hexdigest()
+                for i, (cid, cell) in enumerate(zip(table.column("clip_id").to_pylist(),
+                                                    table.column("audio").to_pylist())):
+                    digest = hashlib.sha256(decode_audio(cell).tobytes()).hexdigest()
                     if cid in owner:
                         if owner[cid] != (split, digest):
                             raise FxbenchError(f"clip {cid} differs between tasks (split or audio); build those "

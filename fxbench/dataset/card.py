@@ -34,17 +34,72 @@ def _licence_text(source_name: str) -> str:
     return text + (f" Source audio: {credit}; credit it when you use this data." if credit else "")
 
 
-def _dataset_info(task: TaskConfig, manifest: dict) -> list[dict]:
+def _config_info(root: Path, config: str, features, files: dict, counts: dict[str, int]) -> dict:
+    """One config's complete `dataset_info`: `datasets` ignores the splits (with a warning on every load)
+    unless each has its name, examples and bytes. ``num_bytes`` is the uncompressed size the parquet footers
+    record, which for these columns is the arrow size `datasets` counts to a fraction of a percent, read
+    without decoding a shard; ``download_size`` is the parquet files' size."""
+    import pyarrow.parquet as pq
+
+    def uncompressed(path: Path) -> int:
+        meta = pq.read_metadata(path)
+        return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+
+    splits, download = [], 0
+    for entry in _files_of(config, files):
+        paths = [root / rel for rel in entry["path"]]
+        download += sum(p.stat().st_size for p in paths)
+        splits.append({"name": entry["split"], "num_bytes": sum(uncompressed(p) for p in paths),
+                       "num_examples": counts[entry["split"]]})
+    return {"config_name": config, "features": features._to_yaml_list(), "splits": splits,
+            "download_size": download, "dataset_size": sum(s["num_bytes"] for s in splits)}
+
+
+def _dataset_info(root: Path, task: TaskConfig, manifest: dict) -> list[dict]:
     from fxbench.dataset.build import DRY_CONFIG
     from fxbench.dataset.shards import features_of
 
     task_features, dry_features = features_of(task)
     splits = manifest["splits"]
-    info = []
-    for config, features, key in ((task.task, task_features, "rows"), (DRY_CONFIG, dry_features, "clips")):
-        info.append({"config_name": config, "features": features._to_yaml_list(),
-                     "splits": [{"name": s, "num_examples": splits[s][key]} for s in SPLITS]})
-    return info
+    return [_config_info(root, config, features, manifest["files"], {s: splits[s][key] for s in SPLITS})
+            for config, features, key in ((task.task, task_features, "rows"), (DRY_CONFIG, dry_features, "clips"))]
+
+
+SIZE_CATEGORIES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B",
+                   "1B<n<10B", "10B<n<100B", "100B<n<1T", "n>1T")
+
+
+def size_category(rows: int) -> str:
+    """The Hub's `size_categories` bucket of a row count (decades from 1K up)."""
+    decade = 0
+    while decade < len(SIZE_CATEGORIES) - 1 and rows >= 1000 * 10 ** decade:
+        decade += 1
+    return SIZE_CATEGORIES[decade]
+
+
+PAPER_BIBTEX = """@techreport{lee_buck_larlarb_fx_parameters,
+  title       = {Parameter Estimation of Digital Audio Effects from Spectrograms},
+  author      = {Lee, Richard and Buck, Ethan and Larlarb, Wesley},
+  institution = {Stanford University},
+  type        = {{CS231n} course project report}
+}"""
+
+
+def _citation(version: str) -> str:
+    return f"""## Citation
+
+The task follows *Parameter Estimation of Digital Audio Effects from Spectrograms* (Richard Lee, Ethan Buck and
+Wesley Larlarb, Stanford University, CS231n course project report). Cite it, and fxbench, when you use this data:
+
+```bibtex
+{PAPER_BIBTEX}
+
+@misc{{fxbench,
+  title = {{fxbench: a benchmark for blind estimation of audio-effect parameters from wet guitar audio}},
+  note  = {{Version {version}}}
+}}
+```
+"""
 
 
 def _files_of(config: str, files: dict) -> list[dict]:
@@ -81,18 +136,21 @@ Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_ind
 def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
     return f"""## Columns
 
-- `id`: `<clip_id>-g<grid_index>`; `split`; `recording_id`, `clip_id`: where the row came from.
+- `id`: 16 hex digits, a keyed hash of the clip and grid point: stable for this build, it tells nothing of
+  the row's label; `split`; `recording_id`, `clip_id`: where the row came from; `grid_index`: the grid point.
 - one column per parameter in its unit, and `<name>_scaled` in [0, 1] (the regression target).
 - `mel`: the wet clip's Mel spectrogram, float16, shape ({task.features.n_mels}, {task.n_frames}): {task.sample_rate} Hz,
   n_fft {task.features.n_fft}, hop {task.features.hop_length}, {task.features.n_mels} mels, power in dB, min-max scaled to [0, 1] per clip.
-- `audio`: the wet clip as 16-bit PCM samples (divide by 32768), {task.clip_seconds:g} s at {task.sample_rate} Hz, mono.
-- config `dry`: `clip_id`, the dry clip's `audio` and `mel`, and the source's `meta` (JSON).
+- `audio`: the wet clip, a `datasets.Audio` feature: 16-bit mono FLAC (lossless), {task.clip_seconds:g} s at {task.sample_rate} Hz.
+  `row["audio"]` decodes it (`datasets` needs `torchcodec` for that); the `mel` was computed from exactly these samples.
+- config `dry`: `clip_id`, the dry clip's `audio` (FLAC, named `<clip_id>.flac`) and `mel`, and the source's
+  `meta` (JSON).
 
 ## How clips were made
 
 {policy['clip_seconds']:g}-s clips cut back to back from each recording; clips with RMS at or below
 {policy['silence_dbfs']:g} dBFS are skipped; each kept clip is peak-normalised to {policy['peak_dbfs']:g} dBFS and
-stored as 16-bit PCM; at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
+stored as 16-bit PCM (lossless FLAC); at most {policy['clips_per_recording']} clips per recording ({_why_per_recording(source_name)}).
 Recordings (never clips) are assigned to splits, the same for every task: {_source_terms(source_name)[2]}.
 """
 
@@ -116,11 +174,12 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
     source_name = manifest["source"].get("name", "")
     header = {
         "configs": _configs(task, manifest),
-        "dataset_info": _dataset_info(task, manifest),
+        "dataset_info": _dataset_info(root, task, manifest),
         "pretty_name": f"fxbench {task.task}",
         "license": _source_terms(source_name)[0],
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
+        "size_categories": [size_category(sum(manifest["splits"][s]["rows"] for s in SPLITS))],
         "fxbench": {"fingerprint": manifest["fingerprint"], "fxbench_version": manifest["fxbench_version"],
                     "tasks": {task.task: task.version}, "seed": manifest["seed"]},
     }
@@ -141,7 +200,8 @@ dry = datasets.load_dataset("path/to/this/folder", "dry")           # the dry cl
 ```
 
 {_task_section(task, manifest)}
-{_columns_and_clips(task, manifest['clip_policy'], source_name)}"""
+{_columns_and_clips(task, manifest['clip_policy'], source_name)}
+{_citation(manifest['fxbench_version'])}"""
     _write(root, header, body)
 
 
@@ -154,16 +214,17 @@ def write_multi_card(root: Path, tasks: list[TaskConfig], manifest: dict) -> Non
     source_name = manifest["source"]
     configs = [{"config_name": t.task, "data_files": _files_of(t.task, manifest["files"])} for t in tasks]
     configs.append({"config_name": DRY_CONFIG, "data_files": _files_of(DRY_CONFIG, manifest["files"])})
-    info = [{"config_name": t.task, "features": features_of(t)[0]._to_yaml_list(),
-             "splits": [{"name": s, "num_examples": per_task[t.task]["splits"][s]["rows"]} for s in SPLITS]}
-            for t in tasks]
-    info.append({"config_name": DRY_CONFIG, "features": features_of(tasks[0])[1]._to_yaml_list(),
-                 "splits": [{"name": s, "num_examples": manifest["dry_clips"][s]} for s in SPLITS]})
+    files = manifest["files"]
+    info = [_config_info(root, t.task, features_of(t)[0], files,
+                         {s: per_task[t.task]["splits"][s]["rows"] for s in SPLITS}) for t in tasks]
+    info.append(_config_info(root, DRY_CONFIG, features_of(tasks[0])[1], files, manifest["dry_clips"]))
+    rows = sum(per_task[t.task]["splits"][s]["rows"] for t in tasks for s in SPLITS)
     header = {
         "configs": configs, "dataset_info": info, "pretty_name": "fxbench",
         "license": _source_terms(source_name)[0],
         "tags": ["audio", "audio-effects", "parameter-estimation", "fxbench"],
         "task_categories": ["audio-classification"],
+        "size_categories": [size_category(rows)],
         "fxbench": {"fxbench_version": manifest["fxbench_version"], "seed": manifest["seed"],
                     "tasks": {t.task: t.version for t in tasks},
                     "fingerprints": {t.task: per_task[t.task]["fingerprint"] for t in tasks}},
@@ -186,5 +247,6 @@ dry = datasets.load_dataset("path/to/this/folder", "dry")   # every dry clip, on
 ```
 
 {sections}
-{_columns_and_clips(tasks[0], per_task[tasks[0].task]['clip_policy'], source_name)}"""
+{_columns_and_clips(tasks[0], per_task[tasks[0].task]['clip_policy'], source_name)}
+{_citation(manifest['fxbench_version'])}"""
     _write(root, header, body)

@@ -7,6 +7,8 @@ recording order, so the files are the same bytes for any number of workers.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ import numpy as np
 
 from fxbench.task import TaskConfig
 
-SHARD_CLIPS = 16  # clips per shard (a delay shard is about 7 MB)
+SHARD_CLIPS = 16  # clips per shard
 ROW_GROUP_ROWS = 64  # rows buffered before a row group is written
 BIG_COLUMNS = ("mel", "audio")
 
@@ -32,20 +34,21 @@ def features_of(task: TaskConfig):
         cols[p.name] = hf.Value("float32")
         cols[f"{p.name}_scaled"] = hf.Value("float32")
     cols["mel"] = hf.Array2D(shape, "float16")
-    cols["audio"] = hf.List(hf.Value("int16"))
+    cols["audio"] = hf.Audio(sampling_rate=task.sample_rate)
     task_features = hf.Features(cols)
     dry_features = hf.Features({"clip_id": hf.Value("string"), "split": hf.Value("string"),
                                 "recording_id": hf.Value("string"),
                                 "clip_index": hf.Value("int32"), "start_sample": hf.Value("int64"),
-                                "mel": hf.Array2D(shape, "float16"), "audio": hf.List(hf.Value("int16")),
-                                "meta": hf.Value("string")})
+                                "mel": hf.Array2D(shape, "float16"),
+                                "audio": hf.Audio(sampling_rate=task.sample_rate), "meta": hf.Value("string")})
     return task_features, dry_features
 
 
 def storage_schemas(task: TaskConfig) -> tuple[Any, Any]:
     """Arrow schemas of the task and dry configs with every `datasets` extension type (Array2D) spelt as its
     storage type plus the field metadata that names it: the same data and the same type for any reader
-    that has `datasets`, while a worker process writes shards without importing it (1-2 s per worker)."""
+    that has `datasets`, while a worker process writes shards without importing it (1-2 s per worker).
+    `Audio` is a plain struct<bytes, path> in arrow; the schema's `huggingface` metadata names it."""
     import pyarrow as pa
 
     def plain(schema):
@@ -63,16 +66,21 @@ def storage_schemas(task: TaskConfig) -> tuple[Any, Any]:
 
 
 def writer_options(schema) -> dict[str, Any]:
-    """zstd, with byte-stream-split for the sample and spectrogram columns: half the size of snappy +
-    dictionary and faster to write and read. Statistics only on the small columns (min/max of a
-    spectrogram helps no reader and costs a pass over every value)."""
+    """zstd, with byte-stream-split for the spectrogram: half the size of snappy + dictionary and faster to
+    write and read. Statistics only on the small columns (min/max of a spectrogram or of FLAC bytes helps no
+    reader and costs a pass over every value)."""
     import pyarrow as pa
 
     small = [f.name for f in schema if f.name not in BIG_COLUMNS]
     strings = [f.name for f in schema if f.type == pa.string()]
     return {"compression": "zstd", "use_dictionary": strings, "write_statistics": small,
-            "column_encoding": {"audio.list.element": "BYTE_STREAM_SPLIT",
-                                "mel.list.element.list.element": "BYTE_STREAM_SPLIT"}}
+            "column_encoding": {"mel.list.element.list.element": "BYTE_STREAM_SPLIT"}}
+
+
+def row_id(key: str, clip_id: str, grid_index: int) -> str:
+    """A row's id: 16 hex digits of HMAC-SHA256 under ``key`` (the dataset fingerprint, or a secret) of the
+    clip and grid point, so the id is stable for a dataset yet tells nothing of the row's label."""
+    return hmac.new(key.encode(), f"{clip_id}/{grid_index}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _list_array(values: np.ndarray):
@@ -161,6 +169,7 @@ class ShardJob:
     recording_ids: tuple[str, ...]
     most_clips: int  # what the recordings can give at most
     work: str
+    key: str  # of the row ids (row_id)
 
     def path(self, config: str) -> Path:
         return Path(self.work) / f"{config}-{self.split}-{self.index:05d}.parquet"
@@ -192,7 +201,9 @@ class ShardMaker:
 
     def __call__(self, job: ShardJob, schemas: tuple[Any, Any]) -> ShardResult:
         """``schemas``: storage_schemas(task), made by the caller (so a worker need not import `datasets`)."""
-        g, name = self.g, self.task.task
+        from fxbench.dataset.audio import audio_cell
+
+        g, name, rate = self.g, self.task.task, self.task.sample_rate
         task_schema, dry_schema = schemas
         rows: Optional[ShardFile] = None
         dry: Optional[ShardFile] = None
@@ -206,14 +217,15 @@ class ShardMaker:
                     if rows is None:
                         rows = ShardFile(job.path(name), task_schema)
                         dry = ShardFile(job.path("dry"), dry_schema)
+                    # a wet cell names no file: its path would spell the row, which a re-keyed id hides
                     rows.write(arrow_table(task_schema, {
-                        **self.constant, "id": [f"{clip.clip_id}-g{i:03d}" for i in range(g)],
+                        **self.constant, "id": [row_id(job.key, clip.clip_id, i) for i in range(g)],
                         "split": [job.split] * g, "recording_id": [rid] * g, "clip_id": [clip.clip_id] * g,
-                        "mel": mel, "audio": renders}))
+                        "mel": mel, "audio": [audio_cell(r, rate) for r in renders]}))
                     dry.write(arrow_table(dry_schema, {
                         "clip_id": [clip.clip_id], "split": [job.split], "recording_id": [rid],
                         "clip_index": [clip.index], "start_sample": [clip.start], "mel": dry_mel[None],
-                        "audio": clip.pcm[None], "meta": [meta]}))
+                        "audio": [audio_cell(clip.pcm, rate, f"{clip.clip_id}.flac")], "meta": [meta]}))
         finally:
             for f in (rows, dry):
                 if f is not None:

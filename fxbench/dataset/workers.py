@@ -19,7 +19,7 @@ from fxbench.sources.base import Source
 from fxbench.task import TaskConfig
 
 WORKER_IMPORTS = ["fxbench.dataset.forkserver_quiet", "torch", "torchaudio", "pedalboard", "fxbench.features",
-                  "fxbench.render", "fxbench.dataset.shards", "fxbench.dataset.workers", "fxbench.sources"]
+                  "fxbench.render", "fxbench.dataset.audio", "fxbench.dataset.shards", "fxbench.dataset.workers", "fxbench.sources"]
 MIN_CLIPS_FOR_WORKERS = 32  # below this, starting processes (about 3 s) costs more than it saves
 Made = tuple[Clip, np.ndarray, np.ndarray, np.ndarray]  # clip, renders (int16), mel (f16), dry mel (f16)
 

@@ -36,8 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: $FXBENCH_CACHE or ~/.cache/fxbench)")
     r.add_argument("--data", default=None, help="run on this built dataset folder or Hub dataset repo id "
                    "(ORG/NAME) instead of building one")
-    r.add_argument("--output", default=None, help="write the result record exactly here "
-                   "(default: leaderboard/results/<task>/...)")
+    _record_args(r)
     _eval_args(r)
     _also_eval_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -81,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--source", default="synth", help="dry audio the dataset is built from (default synth)")
     sc.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
     sc.add_argument("--data-dir", default=None, help="where datasets are built and cached")
-    sc.add_argument("--output", default=None, help="write the result record exactly here")
+    _record_args(sc)
     _eval_args(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -100,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
                            help="clips cut from each recording (default: the task's, for the source's kind: "
                            "real sources take many clips per recording, synth a few)")
     return p
+
+
+def _record_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results-dir", default=None, metavar="DIR", help="folder the record goes in, as "
+                   "<task>/<model>__seed<N>__<fingerprint>[...]__<run id>.json, a new name each run (default: "
+                   "./results, not the committed leaderboard/results)")
+    p.add_argument("--output", default=None, help="write the result record exactly here instead")
+    p.add_argument("--overwrite", action="store_true", help="let --output replace an existing file")
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
@@ -146,9 +153,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     clips_per_recording=args.clips_per_recording, also_eval=tuple(args.also_eval))
     if args.also_eval and args.output:
         raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
-                           "(each record gets its own name under leaderboard/results/)", exit_code=2)
+                           "(each record gets its own name under --results-dir)", exit_code=2)
+    _check_destination(args)
     for record, outputs in execute_all(cfg):
-        path = _save_record(record, args.output)
+        path = _save_record(record, args)
         for figure in _figures(record, outputs, path):
             print(f"figure: {figure}")
     return 0
@@ -161,12 +169,54 @@ def _check_output(output: Optional[str], example: str) -> None:
                            exit_code=2)
 
 
-def _save_record(record: dict, output: Optional[str]) -> Path:
-    """Write the record (atomically) where asked or under leaderboard/results/, then show it."""
-    from fxbench.results import default_path, write_record
+def _results_dir(args: argparse.Namespace) -> Path:
     from fxbench.runner import default_results_dir
 
-    path = Path(output) if output else default_path(default_results_dir(), record)
+    return Path(args.results_dir) if args.results_dir else default_results_dir()
+
+
+def _check_destination(args: argparse.Namespace) -> None:
+    """Before any work: --output replaces a file only with --overwrite, and the record's folder can be
+    written (otherwise the run would fail only at the end, its training lost)."""
+    from fxbench.results import figure_paths
+
+    if args.output:
+        if args.results_dir:
+            raise FxbenchError("--output and --results-dir both say where the record goes; give one",
+                               exit_code=2)
+        out = Path(args.output)
+        taken = [p for p in (out, *figure_paths(out).values()) if p.exists()]
+        if taken and not args.overwrite:
+            raise FxbenchError(f"--output {out}: {taken[0]} already exists; pass --overwrite to replace it, or "
+                               f"drop --output to write a new record under --results-dir", exit_code=2)
+        _check_writable(out.parent, "--output")
+    else:
+        _check_writable(_results_dir(args), "--results-dir")
+
+
+def _check_writable(folder: Path, option: str) -> None:
+    """Create (and remove) a temporary file where ``folder`` is, or would be made."""
+    import tempfile
+
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FxbenchError(f"{option}: {existing} is a file, so {folder} cannot be a folder; choose another "
+                           f"path", exit_code=2)
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise FxbenchError(f"{option}: cannot write in {existing} ({exc.strerror or exc}); choose a folder you can "
+                           f"write to", exit_code=2) from None
+
+
+def _save_record(record: dict, args: argparse.Namespace) -> Path:
+    """Write the record (atomically) to --output, or under a new name in --results-dir, then show it."""
+    from fxbench.results import unique_path, write_record
+
+    path = Path(args.output) if args.output else unique_path(_results_dir(args), record)
     write_record(record, path)
     _print_metrics(record)
     print(f"result record: {path}")
@@ -177,11 +227,12 @@ def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
     """Confusion matrix (paper figs 7, 8, 12, 13) and loss curve (fig 5) as PNGs beside the record."""
     from fxbench.plots import confusion_matrix_png, loss_curve_png
 
-    stem = path.with_suffix("")
-    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"],
-                                 stem.with_name(stem.name + ".confusion.png"))]
+    from fxbench.results import figure_paths
+
+    figures = figure_paths(path)
+    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"], figures["confusion"])]
     if record.get("history"):
-        made.append(loss_curve_png(record["history"], stem.with_name(stem.name + ".loss.png")))
+        made.append(loss_curve_png(record["history"], figures["loss"]))
     return [p for p in made if p is not None]
 
 
@@ -189,13 +240,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from fxbench.scoring import score_file
 
     _check_output(args.output, "result.json")
+    _check_destination(args)
     record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
                                   data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet,
                                   eval_source=args.eval_source, eval_split=args.eval_split,
                                   clips_per_recording=args.clips_per_recording)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
-    _save_record(record, args.output)
+    _save_record(record, args)
     return 0
 
 
@@ -345,9 +397,12 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     _check_output(args.csv, "standings.csv")
     chart = Path(args.chart) if args.chart else None
     csv = Path(args.csv) if args.csv else None
-    path, n = write_leaderboard(Path(args.results), Path(args.output), chart=chart, csv=csv)
+    path, n, rejected = write_leaderboard(Path(args.results), Path(args.output), chart=chart, csv=csv)
+    for why in rejected:
+        print(f"fxbench: warning: rejected {Path(args.results).as_posix()}/{why}", file=sys.stderr)
     also = [str(p) for p in (chart, csv) if p is not None]
-    print(f"wrote {path} from {n} result records" + (f" and {' and '.join(also)}" if also else ""))
+    print(f"wrote {path} from {n} result records" + (f" and {' and '.join(also)}" if also else "")
+          + (f"; {len(rejected)} rejected file(s) listed apart" if rejected else ""))
     return 0
 
 

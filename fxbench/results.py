@@ -45,11 +45,13 @@ def row_abs_errors(ids: list[str], y_true: Any, predictions: Any) -> list[float]
 
 def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed: Any, source: str,
                manifest: dict, splits: dict, evaluation: Any, pred: Any, metrics: dict, config: dict,
-               history: list, timing: dict, environment: dict) -> dict:
+               history: list, timing: dict, environment: dict, blind: bool = False,
+               data_revision: Optional[str] = None) -> dict:
     """The one place a result record is assembled, for `run` and `score` alike (same keys, same order).
 
     ``evaluation`` (an ``fxbench.evaluation.EvalSet``) holds the rows that were scored: the training
-    dataset's test split, or another source's rows; the record names both datasets."""
+    dataset's test split, or another source's rows; the record names both datasets. ``blind``: scored
+    against a hidden answer key; ``data_revision``: the Hub revision of ``--data``."""
     import platform
     from datetime import datetime, timezone
 
@@ -76,7 +78,8 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
         "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
         "environment": {"python": platform.python_version(), "platform": platform.platform(), **environment},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "blind": False,
+        "blind": blind,
+        **({"data_revision": data_revision} if data_revision is not None else {}),
     })
 
 

@@ -271,7 +271,8 @@ def render_leaderboard(records: Records, results_label: str, notes: str = "", re
     df = frame(records)
     parts = [HEADER.format(results=results_label, n_boot=f"{N_BOOT:,}", epochs=paper_epochs())]
     if df.empty:
-        parts.append("No result records yet: run `fxbench run --task bitcrush --model cnn`.")
+        parts.append("No result records yet: `fxbench run --task bitcrush --model cnn` writes one under "
+                     "results/bitcrush/; copy it into this results folder.")
     else:
         st = standings(df)
         tasks = sorted(df["task"].unique())

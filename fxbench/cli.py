@@ -169,54 +169,19 @@ def _check_output(output: Optional[str], example: str) -> None:
                            exit_code=2)
 
 
-def _results_dir(args: argparse.Namespace) -> Path:
-    from fxbench.runner import default_results_dir
-
-    return Path(args.results_dir) if args.results_dir else default_results_dir()
-
-
 def _check_destination(args: argparse.Namespace) -> None:
-    """Before any work: --output replaces a file only with --overwrite, and the record's folder can be
-    written (otherwise the run would fail only at the end, its training lost)."""
-    from fxbench.results import figure_paths
+    from fxbench.destination import check_destination
 
-    if args.output:
-        if args.results_dir:
-            raise FxbenchError("--output and --results-dir both say where the record goes; give one",
-                               exit_code=2)
-        out = Path(args.output)
-        taken = [p for p in (out, *figure_paths(out).values()) if p.exists()]
-        if taken and not args.overwrite:
-            raise FxbenchError(f"--output {out}: {taken[0]} already exists; pass --overwrite to replace it, or "
-                               f"drop --output to write a new record under --results-dir", exit_code=2)
-        _check_writable(out.parent, "--output")
-    else:
-        _check_writable(_results_dir(args), "--results-dir")
-
-
-def _check_writable(folder: Path, option: str) -> None:
-    """Create (and remove) a temporary file where ``folder`` is, or would be made."""
-    import tempfile
-
-    existing = Path(folder).absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise FxbenchError(f"{option}: {existing} is a file, so {folder} cannot be a folder; choose another "
-                           f"path", exit_code=2)
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise FxbenchError(f"{option}: cannot write in {existing} ({exc.strerror or exc}); choose a folder you can "
-                           f"write to", exit_code=2) from None
+    check_destination(args.output, args.results_dir, args.overwrite)
 
 
 def _save_record(record: dict, args: argparse.Namespace) -> Path:
     """Write the record (atomically) to --output, or under a new name in --results-dir, then show it."""
-    from fxbench.results import unique_path, write_record
+    from fxbench.destination import default_results_dir, unique_path
+    from fxbench.results import write_record
 
-    path = Path(args.output) if args.output else unique_path(_results_dir(args), record)
+    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
+    path = Path(args.output) if args.output else unique_path(folder, record)
     write_record(record, path)
     _print_metrics(record)
     print(f"result record: {path}")
@@ -225,9 +190,8 @@ def _save_record(record: dict, args: argparse.Namespace) -> Path:
 
 def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
     """Confusion matrix (paper figs 7, 8, 12, 13) and loss curve (fig 5) as PNGs beside the record."""
+    from fxbench.destination import figure_paths
     from fxbench.plots import confusion_matrix_png, loss_curve_png
-
-    from fxbench.results import figure_paths
 
     figures = figure_paths(path)
     made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"], figures["confusion"])]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -176,44 +175,6 @@ def git_commit() -> Optional[str]:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
-
-
-def record_stem(record: dict) -> str:
-    """<model>__seed<N>__<fingerprint12>[__on-<eval fingerprint12>[-all]]: what was run on what (scored
-    prediction files, which have no seed, get ``__predictions__``)."""
-    run = "predictions" if record.get("seed") is None else f"seed{record['seed']}"
-    on = ""
-    if record.get("eval_dataset_fingerprint"):
-        on = f"__on-{record['eval_dataset_fingerprint'][:12]}" + ("-all" if record.get("eval_split") == "all" else "")
-    return f"{slug(record['model'])}__{run}__{record['dataset_fingerprint'][:12]}{on}"
-
-
-def new_run_id() -> str:
-    """UTC time and 6 random hex digits: two runs never share a record name, even in the same second."""
-    import secrets
-    from datetime import datetime, timezone
-
-    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def unique_path(results_dir: Path, record: dict) -> Path:
-    """<results_dir>/<task>/<record_stem>__<run id>.json, a name no file has yet: a rerun adds a record
-    beside the earlier ones and never replaces one."""
-    folder = Path(results_dir) / slug(record["task"])
-    while True:
-        path = folder / f"{record_stem(record)}__{new_run_id()}.json"
-        if not path.exists():
-            return path
-
-
-def figure_paths(path: Path) -> dict[str, Path]:
-    """The figures that share a record's stem."""
-    stem = Path(path).with_suffix("")
-    return {kind: stem.with_name(f"{stem.name}.{kind}.png") for kind in ("confusion", "loss")}
 
 
 def to_json(record: dict) -> str:

@@ -163,9 +163,3 @@ def _environment(threads: int) -> dict[str, Any]:
 
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"torch": torch.__version__, "cpu_count": os.cpu_count(), "cuda": cuda, "torch_threads": threads}
-
-
-def default_results_dir() -> Path:
-    """Where `run` and `score` write unless told: ./results, beside the committed leaderboard, never in it
-    (ignored by git). A record reaches the leaderboard when it is copied into leaderboard/results/."""
-    return Path("results")

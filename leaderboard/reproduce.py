@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             if fxbench(run) != 0:
                 print(f"reproduce: failed: fxbench {' '.join(run)}", file=sys.stderr)
                 return 1
-    from fxbench.results import record_stem, slug
+    from fxbench.destination import record_stem, slug
 
     results = HERE / "results"
     kept = []

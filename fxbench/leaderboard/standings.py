@@ -2,8 +2,8 @@
 
 Only records on the same task version and definition, training dataset, evaluation dataset and split are
 comparable, so each task and evaluation condition has one current group (the installed definition; its
-most used datasets) that is ranked, and every other group is listed apart rather than averaged in. Rendering lives elsewhere
-(markdown.py, fxbench/plots.py); this module knows nothing of it.
+most used datasets) that is ranked, and every other group is listed apart rather than averaged in.
+Rendering lives elsewhere (markdown.py, fxbench/plots.py); this module knows nothing of it.
 """
 from __future__ import annotations
 

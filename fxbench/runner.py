@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
+from fxbench.destination import default_results_dir  # noqa: F401 - also named from here
 from fxbench.models.base import TrainConfig
 from fxbench.task import TaskConfig, load_task
 

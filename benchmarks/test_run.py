@@ -112,8 +112,9 @@ def _fake_records(folder: Path, n: int) -> None:
         r = dict(template)
         r["model"] = f"model-{i % 50:02d}"
         r["seed"] = i // 50
-        r["metrics"] = {**template["metrics"], "mae": rng.uniform(0.02, 0.4)}
-        r["row_abs_errors"] = [rng.uniform(0, 1) for _ in range(len(template["row_abs_errors"]))]
+        target = rng.uniform(0.02, 0.4)
+        r["row_abs_errors"] = [round(rng.uniform(0, 2 * target), 6) for _ in range(len(template["row_abs_errors"]))]
+        r["metrics"] = {**template["metrics"], "mae": sum(r["row_abs_errors"]) / len(r["row_abs_errors"])}
         (folder / template["task"]).mkdir(parents=True, exist_ok=True)
         (folder / template["task"] / f"{i:04d}.json").write_text(json.dumps(r))
 

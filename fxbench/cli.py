@@ -36,8 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: $FXBENCH_CACHE or ~/.cache/fxbench)")
     r.add_argument("--data", default=None, help="run on this built dataset folder or Hub dataset repo id "
                    "(ORG/NAME) instead of building one")
-    r.add_argument("--output", default=None, help="write the result record exactly here "
-                   "(default: leaderboard/results/<task>/...)")
+    _record_args(r)
     _eval_args(r)
     _also_eval_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -100,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
                     "building one")
     sc.add_argument("--answers", default=None, help="the answer key of a blind --data folder (written by "
                     "`fxbench data build --blind`)")
-    sc.add_argument("--output", default=None, help="write the result record exactly here")
+    _record_args(sc)
     _eval_args(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -119,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
                            help="clips cut from each recording (default: the task's, for the source's kind: "
                            "real sources take many clips per recording, synth a few)")
     return p
+
+
+def _record_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--results-dir", default=None, metavar="DIR", help="folder the record goes in, as "
+                   "<task>/<model>__seed<N>__<fingerprint>[...]__<run id>.json, a new name each run (default: "
+                   "./results, not the committed leaderboard/results)")
+    p.add_argument("--output", default=None, help="write the result record exactly here instead")
+    p.add_argument("--overwrite", action="store_true", help="let --output replace an existing file")
 
 
 def _eval_args(p: argparse.ArgumentParser) -> None:
@@ -165,12 +172,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     clips_per_recording=args.clips_per_recording, also_eval=tuple(args.also_eval))
     if args.also_eval and args.output:
         raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
-                           "(each record gets its own name under leaderboard/results/)", exit_code=2)
+                           "(each record gets its own name under --results-dir)", exit_code=2)
+    _check_destination(args)
     for record, outputs in execute_all(cfg):
         if record is None:
             _save_blind_predictions(outputs, args)
             continue
-        path = _save_record(record, args.output)
+        path = _save_record(record, args)
         for figure in _figures(record, outputs, path):
             print(f"figure: {figure}")
     return 0
@@ -178,14 +186,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _save_blind_predictions(outputs: dict, args: argparse.Namespace) -> Path:
     """A blind test split cannot be scored here: keep the predictions where the record would have gone."""
-    from fxbench.results import default_path
-    from fxbench.runner import default_results_dir
+    from fxbench.destination import default_results_dir, unique_path
     from fxbench.scoring import write_predictions
 
     task = outputs["task"]
     record = {"task": task.task, "model": outputs["model"], "seed": outputs["seed"],
               "dataset_fingerprint": outputs["fingerprint"]}
-    path = Path(args.output) if args.output else default_path(default_results_dir(), record)
+    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
+    path = Path(args.output) if args.output else unique_path(folder, record)
     path = write_predictions(path.with_name(path.stem + ".predictions.csv"), task, outputs["ids"], outputs["y_pred"])
     print(f"blind test split: no targets to score against, wrote the test predictions to {path}; score them with "
           f"`fxbench score --task {task.task} --data {args.data} --predictions {path} --name {outputs['model']} "
@@ -200,12 +208,19 @@ def _check_output(output: Optional[str], example: str) -> None:
                            exit_code=2)
 
 
-def _save_record(record: dict, output: Optional[str]) -> Path:
-    """Write the record (atomically) where asked or under leaderboard/results/, then show it."""
-    from fxbench.results import default_path, write_record
-    from fxbench.runner import default_results_dir
+def _check_destination(args: argparse.Namespace) -> None:
+    from fxbench.destination import check_destination
 
-    path = Path(output) if output else default_path(default_results_dir(), record)
+    check_destination(args.output, args.results_dir, args.overwrite)
+
+
+def _save_record(record: dict, args: argparse.Namespace) -> Path:
+    """Write the record (atomically) to --output, or under a new name in --results-dir, then show it."""
+    from fxbench.destination import default_results_dir, unique_path
+    from fxbench.results import write_record
+
+    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
+    path = Path(args.output) if args.output else unique_path(folder, record)
     write_record(record, path)
     _print_metrics(record)
     print(f"result record: {path}")
@@ -214,13 +229,13 @@ def _save_record(record: dict, output: Optional[str]) -> Path:
 
 def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
     """Confusion matrix (paper figs 7, 8, 12, 13) and loss curve (fig 5) as PNGs beside the record."""
+    from fxbench.destination import figure_paths
     from fxbench.plots import confusion_matrix_png, loss_curve_png
 
-    stem = path.with_suffix("")
-    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"],
-                                 stem.with_name(stem.name + ".confusion.png"))]
+    figures = figure_paths(path)
+    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"], figures["confusion"])]
     if record.get("history"):
-        made.append(loss_curve_png(record["history"], stem.with_name(stem.name + ".loss.png")))
+        made.append(loss_curve_png(record["history"], figures["loss"]))
     return [p for p in made if p is not None]
 
 
@@ -228,6 +243,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from fxbench.scoring import score_file
 
     _check_output(args.output, "result.json")
+    _check_destination(args)
     record, warnings = score_file(args.task, args.predictions, name=args.name, source=args.source,
                                   data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet,
                                   eval_source=args.eval_source, eval_split=args.eval_split,
@@ -235,7 +251,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
                                   answers=args.answers)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
-    _save_record(record, args.output)
+    _save_record(record, args)
     return 0
 
 
@@ -434,9 +450,12 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     _check_output(args.csv, "standings.csv")
     chart = Path(args.chart) if args.chart else None
     csv = Path(args.csv) if args.csv else None
-    path, n = write_leaderboard(Path(args.results), Path(args.output), chart=chart, csv=csv)
+    path, n, rejected = write_leaderboard(Path(args.results), Path(args.output), chart=chart, csv=csv)
+    for why in rejected:
+        print(f"fxbench: warning: rejected {Path(args.results).as_posix()}/{why}", file=sys.stderr)
     also = [str(p) for p in (chart, csv) if p is not None]
-    print(f"wrote {path} from {n} result records" + (f" and {' and '.join(also)}" if also else ""))
+    print(f"wrote {path} from {n} result records" + (f" and {' and '.join(also)}" if also else "")
+          + (f"; {len(rejected)} rejected file(s) listed apart" if rejected else ""))
     return 0
 
 

@@ -2,24 +2,25 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-import re
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
+from fxbench.destination import slug, unique_path as default_path  # noqa: F401 - also named from here
 from fxbench.errors import FxbenchError
+from fxbench.record_schema import SCHEMA_VERSION, check_record
 
-SCHEMA_VERSION = 3
-REQUIRED = ("task", "task_version", "model", "seed", "source", "dataset_fingerprint", "n_train",
-            "n_validation", "n_test", "metrics", "config", "timing", "fxbench_version", "created_at")
 # Schema history. 1: the first release. 2: adds `submission` (how the predictions were made),
 # `predictions_sha256` (hash of test ids + predictions, to re-check a row) and `row_abs_errors`
 # (per test row MAE in [0, 1], sorted by id, for bootstrap intervals). 3: adds the evaluation condition:
 # `eval_source` (the --eval-source spec; null = the training dataset's own test split), `eval_split`
 # ("test" or "all"), `eval_dataset_fingerprint` and `condition` (synth_to_synth, real_to_real,
-# synth_to_real or real_to_synth). Old records are upgraded on read.
+# synth_to_real or real_to_synth). 4: one strict schema (fxbench/record_schema.py) and adds `blind` (scored
+# against a hidden answer key), `data_revision` and `environment.torch_threads`. Old records are
+# upgraded on read, then held to the current schema.
 
 
 def predictions_sha256(ids: list[str], predictions: Any) -> str:
@@ -44,11 +45,13 @@ def row_abs_errors(ids: list[str], y_true: Any, predictions: Any) -> list[float]
 
 def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed: Any, source: str,
                manifest: dict, splits: dict, evaluation: Any, pred: Any, metrics: dict, config: dict,
-               history: list, timing: dict, environment: dict) -> dict:
+               history: list, timing: dict, environment: dict, blind: bool = False,
+               data_revision: Optional[str] = None) -> dict:
     """The one place a result record is assembled, for `run` and `score` alike (same keys, same order).
 
     ``evaluation`` (an ``fxbench.evaluation.EvalSet``) holds the rows that were scored: the training
-    dataset's test split, or another source's rows; the record names both datasets."""
+    dataset's test split, or another source's rows; the record names both datasets. ``blind``: scored
+    against a hidden answer key; ``data_revision``: the Hub revision of ``--data``."""
     import platform
     from datetime import datetime, timezone
 
@@ -57,7 +60,7 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
 
     test = evaluation.data
     other = evaluation.source is not None
-    return {
+    return json_safe({
         "schema_version": SCHEMA_VERSION,
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
         "model": model, "submission": submission, "seed": seed, "data_seed": data_seed, "source": source,
@@ -75,7 +78,9 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
         "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
         "environment": {"python": platform.python_version(), "platform": platform.platform(), **environment},
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+        "blind": blind,
+        **({"data_revision": data_revision} if data_revision is not None else {}),
+    })
 
 
 def upgrade_record(record: dict) -> dict:
@@ -93,8 +98,48 @@ def upgrade_record(record: dict) -> dict:
         record.setdefault("eval_split", "test")
         record.setdefault("eval_dataset_fingerprint", None)
         record.setdefault("condition", "synth_to_synth" if synth else "real_to_real")
-        record["schema_version"] = 3
+    if version <= 3:  # 4 only adds fields with defaults and holds every field to the strict schema
+        record["schema_version"] = 4
     return record
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every NaN or inf replaced by None: JSON has neither, and a record is strict JSON
+    (a diverged loss or an empty validation split would otherwise write NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+MAX_MODEL_NAME = 64
+
+
+def check_model_name(name: str, fix: str = "rename the model") -> str:
+    """A leaderboard name: printable text (no line breaks) of at most 64 characters."""
+    problem = ("is empty" if not name else
+               f"has {len(name)} characters, at most {MAX_MODEL_NAME} are allowed" if len(name) > MAX_MODEL_NAME else
+               "holds a line break or another unprintable character" if not name.isprintable() else
+               "starts or ends with a space" if name != name.strip() else "")
+    if problem:
+        raise FxbenchError(f"model name {name[:80]!r} {problem}; {fix}", exit_code=2)
+    return name
+
+
+def check_hyperparameters(hp: Any, model: str) -> dict:
+    """``hp`` if it is a dict that strict JSON can hold (a record must; NaN and inf are not JSON)."""
+    if not isinstance(hp, dict):
+        raise FxbenchError(f"model {model}: hyperparameters() returned {type(hp).__name__}, not a dict; return a "
+                           f"dict of plain values", exit_code=2)
+    try:
+        json.dumps(hp, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise FxbenchError(f"model {model}: hyperparameters() is not JSON-serialisable ({exc}); return plain "
+                           f"numbers, text, lists and dicts (no NaN or inf)", exit_code=2) from None
+    return hp
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -133,55 +178,70 @@ def git_commit() -> Optional[str]:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")
-
-
-def default_path(results_dir: Path, record: dict) -> Path:
-    """leaderboard/results/<task>/<model>__seed<N>__<fingerprint12>[__on-<eval fingerprint12>[-all]].json
-    (a rerun overwrites its own); scored prediction files, which have no seed, get ``__predictions__``."""
-    run = "predictions" if record.get("seed") is None else f"seed{record['seed']}"
-    on = ""
-    if record.get("eval_dataset_fingerprint"):
-        on = f"__on-{record['eval_dataset_fingerprint'][:12]}" + ("-all" if record.get("eval_split") == "all" else "")
-    name = f"{slug(record['model'])}__{run}__{record['dataset_fingerprint'][:12]}{on}.json"
-    return Path(results_dir) / record["task"] / name
+def to_json(record: dict) -> str:
+    """Strict JSON (no NaN, no inf) of a record that passes the schema: nothing is written that the
+    leaderboard would reject."""
+    check_record(upgrade_record(record), "the new record")
+    return json.dumps(record, indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
 def write_record(record: dict, path: Path) -> Path:
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, to_json(record))
     return Path(path)
 
 
 def validate_record(record: Any, where: str) -> dict:
-    """Check a record read from disk and upgrade it to the current schema."""
+    """A record read from disk, upgraded to the current schema and held to it (``record_schema``)."""
     if not isinstance(record, dict):
-        raise FxbenchError(f"{where}: a result record must be a JSON object")
+        raise FxbenchError(f"{where}: a result record must be a JSON object, got {type(record).__name__}; "
+                           f"regenerate it with `fxbench run`")
     version = record.get("schema_version", 1)
-    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+    if type(version) is not int or not 1 <= version <= SCHEMA_VERSION:
         raise FxbenchError(f"{where}: unknown schema_version {version!r} (this fxbench reads 1..{SCHEMA_VERSION}); "
                            f"upgrade fxbench")
-    record = upgrade_record(record)
-    missing = [k for k in REQUIRED if k not in record]
-    if missing:
-        raise FxbenchError(f"{where}: result record lacks {missing[0]!r}; regenerate it with `fxbench run`")
-    if not isinstance(record["metrics"], dict) or "mae" not in record["metrics"]:
-        raise FxbenchError(f"{where}: result record has no metrics.mae; regenerate it with `fxbench run`")
-    return record
+    return check_record(upgrade_record(record), where).model_dump()
 
 
-def read_records(results_dir: Path) -> list[tuple[Path, dict]]:
-    """(path, record) of every ``*.json`` under ``results_dir``, sorted by path, each checked and upgraded;
-    a broken one is an error naming it."""
+def read_record(path: Path, where: Optional[str] = None) -> dict:
+    """One record file, parsed (a key given twice is an error; NaN or Infinity is one of the schema's,
+    naming the field) and validated."""
+    where = where or str(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FxbenchError(f"{where}: not valid JSON ({exc}); fix or delete the file") from None
+    return validate_record(data, where)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key {key!r} appears twice")
+        seen[key] = value
+    return seen
+
+
+def scan_records(results_dir: Path) -> tuple[list[tuple[Path, dict]], list[tuple[Path, str]]]:
+    """Every ``*.json`` under ``results_dir``, sorted by path: (path, record) of those that pass the schema
+    and (path, why) of those rejected. The leaderboard lists the rejected apart; it never ranks them."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise FxbenchError(f"results folder {results_dir} does not exist; run `fxbench run` first or pass "
                            f"--results DIR", exit_code=2)
-    records = []
+    good, rejected = [], []
     for path in sorted(results_dir.rglob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise FxbenchError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
-        records.append((path, validate_record(data, str(path))))
-    return records
+            good.append((path, read_record(path, path.relative_to(results_dir).as_posix())))
+        except FxbenchError as exc:
+            rejected.append((path, str(exc)))
+    return good, rejected
+
+
+def read_records(results_dir: Path) -> list[tuple[Path, dict]]:
+    """(path, record) of every ``*.json`` under ``results_dir``, sorted by path, each checked and upgraded;
+    a rejected one is an error naming it (for analysis, where a silently missing record would mislead)."""
+    good, rejected = scan_records(results_dir)
+    if rejected:
+        raise FxbenchError(f"{Path(results_dir).as_posix()}/{rejected[0][1]}")
+    return good

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
+from fxbench.destination import default_results_dir  # noqa: F401 - also named from here
 from fxbench.models.base import TrainConfig
 from fxbench.task import TaskConfig, load_task
 
@@ -53,13 +54,21 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
     from fxbench.models.registry import model_label, resolve_model
     from fxbench.models.torch_model import resolve_device
     from fxbench.progress import progress_bar
-    from fxbench.results import new_record
+    from fxbench.results import check_hyperparameters, check_model_name, json_safe, new_record
 
     task: TaskConfig = load_task(cfg.task)
     check_eval_split(cfg.eval_split, cfg.eval_source)
     factory, kind = resolve_model(cfg.model)
+    label = model_label(cfg.model)
+    check_model_name(label)
     device = str(resolve_device(cfg.train.device))
     started = time.perf_counter()
+    model = factory(task, cfg.train)
+    try:
+        before_fit = model.hyperparameters()
+    except Exception:  # noqa: BLE001 - some models know theirs only once fitted; checked again after fit
+        before_fit = {}
+    check_hyperparameters(before_fit, label)
     path, manifest, build_s = resolve_dataset(task, cfg.source, cfg.data_seed, cfg.data_dir, cfg.data,
                                               progress=cfg.train.progress,
                                               clips_per_recording=cfg.clips_per_recording)
@@ -71,13 +80,13 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
                         cfg.eval_split)
         evaluations.append(resolve_evaluation(task, other, path, manifest, splits))
     load_s = time.perf_counter() - t
-    model = factory(task, cfg.train)
 
+    threads = _torch_threads()
     t = time.perf_counter()
     model.fit(splits["train"], splits["validation"])
     train_s = time.perf_counter() - t
 
-    config = {**model.hyperparameters(), "device_used": device}
+    config = {**check_hyperparameters(json_safe(model.hyperparameters()), label), "device_used": device}
     if cfg.epochs_note:
         config["epochs_note"] = cfg.epochs_note
     out = []
@@ -96,14 +105,14 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
         if callable(getattr(model, "reconstruct", None)):
             metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)
         record = new_record(
-            task, model=model_label(cfg.model), submission={"kind": "model", "source": kind, "spec": cfg.model},
+            task, model=label, submission={"kind": "model", "source": kind, "spec": cfg.model},
             seed=cfg.train.seed, data_seed=manifest.get("seed", cfg.data_seed),
             source=cfg.source if cfg.data is None else f"data:{cfg.data}", manifest=manifest, splits=splits,
             evaluation=evaluation, pred=pred, metrics=metrics, config=config,
             history=list(getattr(model, "history", []) or []),
             timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
                     "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-            environment=_environment())
+            environment=_environment(threads))
         out.append((record, {"task": task, "y_true": test.y, "y_pred": pred}))
     return out
 
@@ -146,14 +155,18 @@ def reconstruction_metrics(recon, test) -> dict[str, Any]:
             "n": int(len(dry))}
 
 
-def _environment() -> dict[str, Any]:
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _environment(threads: int) -> dict[str, Any]:
+    """What a bit-identical rerun must match besides the code: CPU training is reproducible only on the
+    same machine, torch version and thread count."""
     import os
 
     import torch
 
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"torch": torch.__version__, "cpu_count": os.cpu_count(), "cuda": cuda}
-
-
-def default_results_dir() -> Path:
-    return Path("leaderboard") / "results"
+    return {"torch": torch.__version__, "cpu_count": os.cpu_count(), "cuda": cuda, "torch_threads": threads}

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import math
+import re
 import time
 from collections import Counter
 from dataclasses import replace
@@ -88,12 +89,23 @@ def _parse_csv(path: Path, text: str) -> tuple[list[str], list[tuple[str, dict]]
     return header, rows
 
 
+class _KeyedObject(dict):
+    """A JSON object that remembers keys given twice (``json`` would silently keep the last value)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counts = Counter(k for k, _ in pairs)
+        self.twice = [k for k, _ in pairs if counts[k] > 1][:1]
+
+
 def _parse_json(path: Path, text: str) -> tuple[list[str], list[tuple[str, dict]]]:
     """(keys of the items, [(where, item)]) from a list of objects or {"predictions": [...]}."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_KeyedObject)
     except ValueError as exc:
         raise _fail(f"{path}: not valid JSON ({exc}); fix the syntax or write CSV") from None
+    if isinstance(data, dict) and data.twice:
+        raise _fail(f"{path}: key {data.twice[0]!r} appears twice in the top-level object; keep one")
     if isinstance(data, dict) and set(data) == {"predictions"}:
         data = data["predictions"]
     if not isinstance(data, list):
@@ -105,6 +117,10 @@ def _parse_json(path: Path, text: str) -> tuple[list[str], list[tuple[str, dict]
     if bad:
         raise _fail(f"{path}: every prediction must be a JSON object, but {_first(bad)}; write "
                     f"{{\"id\": ..., <parameter>: ...}} per test row")
+    twice = [f"item {i} ({_show(d.get('id'))}) has key {d.twice[0]!r} twice" for i, d in enumerate(data) if d.twice]
+    if twice:
+        raise _fail(f"{path}: duplicate keys, {_first(twice)}; give each key once per object (JSON keeps only "
+                    f"the last)")
     keys = list(dict.fromkeys(k for d in data for k in d))
     return keys, [(f"item {i}", d) for i, d in enumerate(data)]
 
@@ -133,13 +149,27 @@ def _units(path: Path, columns: list[str], task: TaskConfig) -> tuple[str, list[
     return next(iter(kinds.values())), list(kinds)
 
 
+# A plain decimal number, as written in CSV. Python's float() is looser: it reads "1_6" as 16 and
+# non-ASCII digits too, which would score a typo as a prediction.
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_NON_FINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+
+
 def _number(value: Any, is_json: bool) -> Optional[float]:
-    """The float a cell holds, or None when it is not a number (JSON wants real numbers, not text)."""
-    if isinstance(value, bool) or (is_json and not isinstance(value, (int, float))):
+    """The float a cell holds (NaN and inf included, for their own message), or None when it is not a
+    number (JSON wants real numbers, not text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float
+            return math.inf
+    if is_json or not isinstance(value, str) or not (_DECIMAL.fullmatch(value) or _NON_FINITE.fullmatch(value)):
         return None
     try:
         return float(value)
-    except (TypeError, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         return None
 
 
@@ -260,13 +290,14 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
     from fxbench.metrics import compute_metrics
-    from fxbench.results import new_record
+    from fxbench.results import check_model_name, new_record
     from fxbench.runner import RunConfig, resolve_evaluation
 
     started = time.perf_counter()
     cfg: TaskConfig = load_task(task)
     check_eval_split(eval_split, eval_source)
     path = Path(predictions)
+    check_model_name(name or path.stem, "pass --name NAME")
     ids, values, units = read_predictions(path, cfg)
     ds_path, manifest, build_s = resolve_dataset(cfg, source, data_seed, data_dir, data=data, progress=progress,
                                                  clips_per_recording=clips_per_recording)

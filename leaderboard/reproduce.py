@@ -9,7 +9,9 @@ excerpts' test player (`--also-eval`), so its two scores come from one training.
 folder; only records whose sources every install has (synth, guitarset-excerpts) are copied into
 leaderboard/results/. Records scored on `--di` stay in the scratch folder (they name a path on this
 machine) and are summarised at the end, by the folder's content fingerprint, for leaderboard/notes.md.
-CPU training is bit-identical only on the same machine and thread count (each record stores both).
+CPU training is bit-identical only on the same machine and thread count (each record stores both:
+environment.platform and environment.torch_threads). A record copied in replaces the committed one of
+the same model, seed and datasets: committed names carry no run id.
 """
 from __future__ import annotations
 
@@ -65,17 +67,20 @@ def main(argv: list[str] | None = None) -> int:
             if fxbench(run) != 0:
                 print(f"reproduce: failed: fxbench {' '.join(run)}", file=sys.stderr)
                 return 1
+    from fxbench.destination import record_stem, slug
+
     results = HERE / "results"
     kept = []
-    for path in sorted((scratch / "leaderboard" / "results").rglob("*.json")):
+    for path in sorted((scratch / "results").rglob("*.json")):
         record = json.loads(path.read_text())
         if _portable(record):
-            dest = results / path.relative_to(scratch / "leaderboard" / "results")
+            # committed under the name without the run id: re-creating a record replaces it, on purpose
+            dest = results / slug(record["task"]) / record_stem(record)
             dest.parent.mkdir(parents=True, exist_ok=True)
             for suffix in (".json", ".confusion.png", ".loss.png"):  # the record and its own figures only
                 f = path.with_name(path.stem + suffix)
                 if f.is_file():
-                    shutil.copy2(f, dest.parent / f.name)
+                    shutil.copy2(f, dest.with_name(dest.name + suffix))
         else:
             kept.append(record)
     os.chdir(HERE.parent)

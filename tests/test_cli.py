@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,11 +116,13 @@ def test_run_records_and_leaderboard(tmp_path, task_dir, capsys):
     assert main(["leaderboard", "--results", str(rec_dir), "--output", str(board)]) == 0
     assert board.read_bytes() == before
 
-    # a broken record is named, and the existing leaderboard is left as it was
+    # a broken record is named, listed apart and never ranked; the rest of the page is as it was
     (rec_dir / "broken.json").write_text("{not json")
     capsys.readouterr()
-    assert main(["leaderboard", "--results", str(rec_dir), "--output", str(board)]) == 1
-    assert "broken.json" in _err_line(capsys) and board.read_bytes() == before
+    assert main(["leaderboard", "--results", str(rec_dir), "--output", str(board)]) == 0
+    assert "broken.json" in _err_line(capsys)
+    text = board.read_text()
+    assert text.startswith(before.decode().rstrip("\n")) and "- broken.json: not valid JSON" in text
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
@@ -150,3 +153,124 @@ def test_written_files_are_readable_by_everyone(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "x.md").stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- where records go
+
+def _records(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.json"))
+
+
+def test_default_run_writes_a_new_record_each_time_under_results(tmp_path, task_dir, capsys, monkeypatch):
+    """Not the committed leaderboard: ./results/<task>/, a new name per run, figures sharing its stem."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "--task", "small_bitcrush", "--model", "mean", "--quiet"]
+    assert main(argv) == 0 and main(argv) == 0, capsys.readouterr().err
+    made = _records(tmp_path / "results")
+    assert len(made) == 2 and {p.parent.name for p in made} == {"small_bitcrush"}
+    for path in made:
+        stem = path.name[:-len(".json")]
+        assert re.fullmatch(r"mean__seed0__[0-9a-f]{12}__\d{8}T\d{6}Z-[0-9a-f]{6}", stem), stem
+        assert (path.parent / f"{stem}.confusion.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no leaderboard/ made here
+
+
+def test_also_eval_records_that_would_collide_are_all_kept(tmp_path, task_dir, capsys):
+    results = tmp_path / "r"
+    argv = ["run", "--task", "small_bitcrush", "--model", "mean", "--quiet", "--results-dir", str(results),
+            "--also-eval", "own", "--also-eval", "own"]  # three scores on one and the same split
+    assert main(argv) == 0, capsys.readouterr().err
+    made = _records(results)
+    assert len(made) == 3 and len({json.loads(p.read_text())["created_at"][:4] for p in made}) == 1
+
+
+def test_output_onto_an_existing_file_needs_overwrite(tmp_path, task_dir, capsys):
+    out = tmp_path / "mine.json"
+    out.write_text("{}\n")
+    data = tmp_path / "cache"
+    argv = ["run", "--task", "small_bitcrush", "--model", "mean", "--quiet", "--output", str(out),
+            "--data-dir", str(data)]
+    assert main(argv) == 2
+    line = _err_line(capsys)
+    assert f"{out} already exists" in line and "--overwrite" in line
+    assert out.read_text() == "{}\n" and not data.exists()  # refused before anything was built
+    (tmp_path / "fig.confusion.png").write_bytes(b"keep")
+    assert main([*argv[:-4], "--output", str(tmp_path / "fig.json"), "--data-dir", str(data)]) == 2
+    assert "fig.confusion.png already exists" in _err_line(capsys)
+    assert main([*argv, "--overwrite"]) == 0
+    assert json.loads(out.read_text())["model"] == "mean"
+
+
+def _model_file(tmp_path: Path, hyper: str, name: str = "odd_model") -> str:
+    path = tmp_path / f"{name}.py"
+    path.write_text("import numpy as np\n\n\nclass Odd:\n"
+                    "    def __init__(self, task, config):\n        self.n = len(task.parameters)\n\n"
+                    "    def fit(self, train, validation):\n        pass\n\n"
+                    "    def predict(self, data):\n        return np.full((len(data), self.n), 0.5, np.float32)\n\n"
+                    f"    def hyperparameters(self):\n        return {hyper}\n")
+    return f"{path}:Odd"
+
+
+@pytest.mark.parametrize("case", ["output under a file", "results-dir under a file", "hyperparameters object",
+                                  "hyperparameters nan", "model name too long"])
+def test_what_can_be_checked_fails_before_any_build(case, tmp_path, task_dir, capsys):
+    (tmp_path / "afile").write_text("x")
+    data = tmp_path / "cache"
+    model, extra, needle = "mean", [], ""
+    if case == "output under a file":
+        extra, needle = ["--output", str(tmp_path / "afile" / "r.json")], "is a file"
+    elif case == "results-dir under a file":
+        extra, needle = ["--results-dir", str(tmp_path / "afile" / "deeper")], "is a file"
+    elif case == "hyperparameters object":
+        model, needle = _model_file(tmp_path, "{'when': object()}"), "not JSON-serialisable"
+    elif case == "hyperparameters nan":
+        model, needle = _model_file(tmp_path, "{'lr': float('nan')}"), "no NaN"
+    else:
+        model, needle = _model_file(tmp_path, "{}", name="m" * 70), "has 74 characters, at most 64"
+    assert main(["run", "--task", "small_bitcrush", "--model", model, "--quiet", "--data-dir", str(data),
+                 *extra]) == 2
+    assert needle in _err_line(capsys)
+    assert not data.exists()  # nothing was built or trained
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
+def test_a_read_only_results_dir_fails_before_any_build(tmp_path, task_dir, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["run", "--task", "small_bitcrush", "--model", "mean", "--quiet", "--data-dir",
+                     str(tmp_path / "cache"), "--results-dir", str(locked / "results")]) == 2
+    finally:
+        locked.chmod(0o700)
+    assert "cannot write in" in _err_line(capsys) and not (tmp_path / "cache").exists()
+
+
+def test_the_readme_command_in_a_clone_leaves_git_status_clean(tmp_path):
+    """`fxbench run --task bitcrush --model mean` twice, in a fresh clone: nothing tracked changes and
+    nothing untracked appears (the records go to ./results/, which git ignores)."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (root / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, clone / name)
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for cmd in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "clone"]):
+        subprocess.run([*git, *cmd], check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(clone), "FXBENCH_WORKERS": "1"}
+    env.pop("FXBENCH_TASK_PATH", None)
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "fxbench", "run", "--task", "bitcrush", "--model", "mean",
+                               "--quiet"], cwd=clone, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all"], capture_output=True,
+                            text=True, check=True)
+    assert status.stdout == ""
+    assert len(_records(clone / "results" / "bitcrush")) == 2

@@ -37,7 +37,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 def _run(task_dir, tmp_path, *args) -> tuple[int, dict | None]:
     out = tmp_path / "r.json"
     model = [] if "--model" in args else ["--model", "mean"]
-    code = main(["run", "--task", "small_bitcrush", *model, "--quiet", "--output", str(out),
+    code = main(["run", "--task", "small_bitcrush", *model, "--quiet", "--output", str(out), "--overwrite",
                  "--clips-per-recording", "2", *args])
     return code, json.loads(out.read_text()) if code == 0 else None
 
@@ -124,7 +124,7 @@ def test_also_eval_scores_one_trained_model_on_several_sources(task_dir, tmp_pat
     monkeypatch.chdir(tmp_path)
     assert main(["run", "--task", "small_bitcrush", "--model", "random", "--quiet", "--clips-per-recording", "2",
                  "--eval-source", f"folder:{folders['eval']}", "--also-eval", "own"]) == 0
-    recs = [json.loads(p.read_text()) for p in sorted((tmp_path / "leaderboard" / "results").rglob("*.json"))]
+    recs = [json.loads(p.read_text()) for p in sorted((tmp_path / "results").rglob("*.json"))]
     assert sorted(r["condition"] for r in recs) == ["synth_to_real", "synth_to_synth"]
     assert len({r["dataset_fingerprint"] for r in recs}) == 1
     _, plain = _run(task_dir, tmp_path, "--model", "random")  # a plain run: the same own-test predictions

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from fxbench.cli import main
-from fxbench.leaderboard import OTHER_NOTE, frame, render_leaderboard, write_leaderboard
+from fxbench.errors import FxbenchError
+from fxbench.leaderboard import OTHER_NOTE, frame, load_records, render_leaderboard, write_leaderboard
 from fxbench.results import validate_record
 
 RECORDS = Path(__file__).parent / "data" / "records"
@@ -22,12 +23,25 @@ FP_B = "b" * 64
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+def _digest(task: str, version: int) -> str:
+    """The installed task's digest when the record claims its version; another one otherwise (a record of
+    another definition, which never ranks)."""
+    from fxbench.task import available_tasks, load_task
+
+    if task in available_tasks() and load_task(task).version == version:
+        return load_task(task).digest()
+    return "d" * 64
+
+
 def _rec(model: str, seed: int, mae: float, *, task: str = "bitcrush", version: int = 1, fp: str = FP_A,
          rows: list[float] | None = None, chance: float = 0.35, epochs: int | None = None) -> dict:
     """A schema-2 record built from the real schema-1 one, with the fields a test cares about."""
     r = copy.deepcopy(SCHEMA1)
     r.update(schema_version=2, task=task, task_version=version, model=model, seed=seed, dataset_fingerprint=fp,
-             submission={"kind": "model", "spec": model}, predictions_sha256=None, row_abs_errors=rows)
+             submission={"kind": "model", "spec": model}, predictions_sha256=None, row_abs_errors=rows,
+             task_digest=_digest(task, version))
+    if rows is not None:
+        r["n_test"] = r["metrics"]["n"] = len(rows)
     r["metrics"].update(mae=mae, mse=mae * mae, chance_mae=chance, per_param_mae={"bit_depth": mae},
                         per_param_mae_units={"bit_depth": mae * 16}, grid_accuracy=0.5)
     if epochs is not None:
@@ -79,6 +93,10 @@ def test_schema1_record_still_loads_and_renders(tmp_path):
     board = tmp_path / "LEADERBOARD.md"
     assert _cli(tmp_path / "results", board) == 0
     text = board.read_text()
+    # made with an older definition of bitcrush (another task digest): shown, but apart and unranked
+    assert "Nothing ranked: no record here was made with the installed definition of task bitcrush" in text
+    assert f"task version 1, not the installed task definition (task digest `{SCHEMA1['task_digest'][:12]}`)" in text
+    assert "## Overview" not in text
     row = _ranked(text)["mean"]
     head = _head(text)
     cell = dict(zip(head, row))
@@ -111,13 +129,14 @@ def test_two_seeds_give_mean_std_seeds_and_bootstrap_ci(tmp_path):
 
 
 def test_other_task_versions_and_datasets_are_listed_apart(tmp_path):
-    recs = [_rec("cnn", 0, 0.10, version=2), _rec("cnn", 1, 0.20, version=2),  # current: v2 on A
-            _rec("cnn", 0, 0.90, version=1), _rec("old", 0, 0.80, version=1),  # older version
-            _rec("cnn", 2, 0.50, version=2, fp=FP_B)]  # same version, less used dataset
+    """On a task this install does not define (so no digest to hold them to), the newest version ranks."""
+    recs = [_rec("cnn", 0, 0.10, version=2, task="reverb"), _rec("cnn", 1, 0.20, version=2, task="reverb"),
+            _rec("cnn", 0, 0.90, version=1, task="reverb"), _rec("old", 0, 0.80, version=1, task="reverb"),
+            _rec("cnn", 2, 0.50, version=2, fp=FP_B, task="reverb")]  # same version, less used dataset
     board = tmp_path / "LEADERBOARD.md"
     assert _cli(_write(tmp_path / "results", recs), board) == 0
     text = board.read_text()
-    assert "## bitcrush (task version 2)" in text
+    assert "## reverb (task version 2)" in text
     current = _ranked(text)
     assert set(current) == {"cnn"} and current["cnn"][2] == "0.1500 ± 0.0707" and current["cnn"][3] == "2"
     top, other = text.split("### Other task versions and datasets\n")
@@ -134,12 +153,33 @@ def _groups(records: list[dict]) -> list[tuple[int, str]]:
 
 
 def test_current_group_is_latest_version_then_most_records_then_smallest_fingerprint():
-    tie = [_rec("m", 0, 0.1, fp=FP_B), _rec("m", 0, 0.2, fp=FP_A)]
+    tie = [_rec("m", 0, 0.1, fp=FP_B, task="reverb"), _rec("m", 0, 0.2, fp=FP_A, task="reverb")]
     assert _groups(tie)[0] == (1, FP_A)
-    more = tie + [_rec("m", 1, 0.3, fp=FP_B)]
+    more = tie + [_rec("m", 1, 0.3, fp=FP_B, task="reverb")]
     assert _groups(more)[0] == (1, FP_B)
-    newer = more + [_rec("m", 0, 0.4, version=3, fp="c" * 64)]
+    newer = more + [_rec("m", 0, 0.4, version=3, fp="c" * 64, task="reverb")]
     assert _groups(newer) == [(3, "c" * 64), (1, FP_B), (1, FP_A)]
+
+
+def test_a_forged_task_version_or_digest_never_ranks():
+    """bitcrush is installed: a record claiming version 999, or version 1 with another digest, is listed
+    apart however good its score, and the honest records keep their ranks."""
+    honest = [_rec("cnn", s, 0.1) for s in range(2)]
+    forged = _rec("forged", 0, 0.0001, version=999)
+    tampered = _rec("tampered", 0, 0.0002)
+    tampered["task_digest"] = "e" * 64
+    df = frame(honest + [forged, tampered])
+    assert set(df.loc[df["group"] == 0, "model"]) == {"cnn"}
+    assert not df.loc[df["model"].isin(["forged", "tampered"]), "rankable"].any()
+    text = render_leaderboard(honest + [forged, tampered], "r")
+    assert set(_ranked(text)) == {"cnn"} and _ranked(text)["cnn"][0] == "1"
+    other = text.split("#### Other task versions and datasets")[1]
+    assert "task version 999, not the installed task definition" in other and "forged" in other
+    assert f"task version 1, not the installed task definition (task digest `{'e' * 12}`)" in other
+    overview = {cells[0]: cells for cells in _rows(text, "## Overview")[1:]}
+    assert "forged" not in overview and "tampered" not in overview
+    alone = render_leaderboard([forged], "r")  # nothing honest: nothing ranked, nothing in the overview
+    assert "Nothing ranked" in alone and "## Overview" not in alone
 
 
 def test_the_default_dataset_ranks_before_a_more_used_one():
@@ -153,7 +193,7 @@ def test_the_default_dataset_ranks_before_a_more_used_one():
 
 
 def test_same_records_same_bytes_in_any_order(tmp_path):
-    recs = [_rec(m, s, 0.1 + 0.05 * i + 0.01 * s, rows=[0.1 + 0.01 * s] * 10, task=t)
+    recs = [_rec(m, s, 0.1 + 0.05 * i + 0.01 * s, rows=[round(0.1 + 0.05 * i + 0.01 * s, 6)] * 10, task=t)
             for i, m in enumerate(("cnn", "mean", "random")) for s in range(3) for t in ("bitcrush", "reverb")]
     board = tmp_path / "LEADERBOARD.md"
     assert _cli(_write(tmp_path / "results", recs), board) == 0
@@ -180,34 +220,63 @@ def test_skill_score_by_hand():
     assert rows["*uniform random, expected (paper: 1/3)*"]["skill"] == f"{1 - (1 / 3) / 0.4:.3f}"
 
 
-@pytest.mark.parametrize("damage", [
-    lambda r: r["metrics"].update(mae="0.1"),
-    lambda r: r.update(task_version="2"),
-    lambda r: r.update(row_abs_errors=[0.1, None]),
-    lambda r: r.pop("dataset_fingerprint"),
-])
-def test_broken_record_fails_and_keeps_the_old_page(tmp_path, capsys, damage):
+DAMAGES = [  # (what is done to a good record, a field the one-line reason must name)
+    (lambda r: r["metrics"].update(mae="0.1"), "metrics.mae"),
+    (lambda r: r.update(task_version="2"), "task_version"),
+    (lambda r: r.update(row_abs_errors=[0.1, None]), "row_abs_errors[1]"),
+    (lambda r: r.pop("dataset_fingerprint"), "dataset_fingerprint"),
+    (lambda r: r.update(leaderboard_rank=1), "leaderboard_rank"),
+    (lambda r: r["metrics"].update(mse=float("nan")), "metrics.mse"),
+    (lambda r: r["config"].update(lr=float("inf")), "config.lr"),
+    (lambda r: r["metrics"].update(mae=-0.1), "metrics.mae"),
+    (lambda r: r["metrics"].update(mae=1.5), "metrics.mae"),
+    (lambda r: r.update(row_abs_errors=[0.3, 0.3]), "metrics.mae"),  # rows say 0.3, the record says 0.2
+    (lambda r: r.update(row_abs_errors=[0.2] * 3), "n_test"),
+    (lambda r: r.update(seed=True), "seed"),
+    (lambda r: r["environment"].update(torch_threads="4"), "environment.torch_threads"),
+]
+
+
+@pytest.mark.parametrize("damage, field", DAMAGES)
+def test_rejected_record_is_listed_apart_and_never_ranked(tmp_path, capsys, damage, field):
     results = _write(tmp_path / "results", [_rec("cnn", 0, 0.1, rows=[0.1, 0.1])])
-    board = tmp_path / "LEADERBOARD.md"
-    assert _cli(results, board) == 0
-    before = board.read_bytes()
-    bad = _rec("cnn", 1, 0.2)
+    bad = _rec("cnn", 1, 0.2, rows=[0.2, 0.2])
     damage(bad)
     (results / "bitcrush" / "zz_broken.json").write_text(json.dumps(bad))
-    capsys.readouterr()
-    assert _cli(results, board) == 1
+    board = tmp_path / "LEADERBOARD.md"
+    assert _cli(results, board) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("fxbench: error:")
-    assert board.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["LEADERBOARD.md",
-                                                                                           "results"]
+    assert len(err) == 1 and err[0].startswith("fxbench: warning: rejected ") and "zz_broken.json" in err[0]
+    assert repr(field) in err[0] or f"'{field}'" in err[0], err[0]
+    text = board.read_text()
+    ranked = _ranked(text)
+    assert ranked["cnn"][3] == "1" and ranked["cnn"][2] == "0.1000"  # one seed: the good record alone
+    rejected = text.split("## Rejected records\n")[1]
+    assert rejected.count("\n- ") == 1 and "- bitcrush/zz_broken.json: " in rejected
+    assert field.split("[")[0] in rejected
+    with pytest.raises(FxbenchError, match=re.escape(field.split("[")[0])):
+        render_leaderboard([bad], "r")  # handed over as a dict, it is an error
+    with pytest.raises(FxbenchError, match="zz_broken.json"):
+        load_records(results)  # for analysis a rejected file is an error, never silently left out
+
+
+def test_a_file_that_is_not_json_is_listed_apart(tmp_path, capsys):
+    results = _write(tmp_path / "results", [_rec("cnn", 0, 0.1)])
+    (results / "bitcrush" / "broken.json").write_text("{not json")
+    (results / "bitcrush" / "twice.json").write_text('{"model": "a", "model": "b"}')
+    board = tmp_path / "LEADERBOARD.md"
+    assert _cli(results, board) == 0
+    text = board.read_text()
+    assert "- bitcrush/broken.json: not valid JSON" in text and "key 'model' appears twice" in text
+    assert set(_ranked(text)) == {"cnn"} and len(capsys.readouterr().err.strip().splitlines()) == 2
 
 
 def test_thousand_records_render_completely():
     """Speed is measured by the benchmarks, not asserted here (shared machines are noisy)."""
     rng = np.random.default_rng(0)
-    recs = [_rec(f"model{m:02d}", s, float(rng.uniform(0.05, 0.4)), task=f"task{t}",
-                 rows=np.round(rng.uniform(0, 0.5, 100), 6).tolist())
-            for t in range(5) for m in range(20) for s in range(10)]
+    rows = [np.round(rng.uniform(0, 0.5, 100), 6).tolist() for _ in range(5 * 20 * 10)]
+    recs = [_rec(f"model{m:02d}", s, float(np.mean(rows[k])), task=f"task{t}", rows=rows[k])
+            for k, (t, m, s) in enumerate(itertools.product(range(5), range(20), range(10)))]
     recs = [validate_record(r, "test") for r in recs]
     text = render_leaderboard(recs, "r")
     assert text.count("\n## task") == 5 and len(_ranked(text, "## task3")) == 20
@@ -341,7 +410,7 @@ def test_short_training_is_marked_with_its_note():
 
 
 def test_new_columns_and_notes_are_deterministic():
-    recs = [_limiter("cnn", s, 0.2 + s / 50, epochs=5, rows=[0.1 + s / 10] * 8) for s in range(3)]
+    recs = [_limiter("cnn", s, 0.2 + s / 50, epochs=5, rows=[0.2 + s / 50] * 8) for s in range(3)]
     recs += [_limiter("unet", s, 0.3, epochs=30) for s in range(2)] + [_rec("cnn", 0, 0.1)]
     for r in recs[3:5]:
         r["metrics"]["reconstruction"] = {"l1": 0.05, "l2": 0.01, "identity_l1": 0.08, "identity_l2": 0.02, "n": 8}
@@ -388,8 +457,9 @@ def test_summary_chart_and_write_leaderboard_with_chart(tmp_path):
     recs = [_rec("cnn", 0, 0.1), _rec("cnn", 1, 0.12), _rec("mean", 0, 0.26), _rec("cnn", 0, 0.2, task="reverb"),
             _rec("cnn", 0, 0.9, version=0)]
     out = tmp_path / "out"
-    path, n = write_leaderboard(_write(tmp_path / "results", recs), out / "LEADERBOARD.md", chart=out / "summary.png")
-    assert n == 5 and path.read_text().startswith("# fxbench leaderboard")
+    path, n, rejected = write_leaderboard(_write(tmp_path / "results", recs), out / "LEADERBOARD.md",
+                                          chart=out / "summary.png")
+    assert n == 5 and rejected == [] and path.read_text().startswith("# fxbench leaderboard")
     assert {p.name for p in out.iterdir()} == {"LEADERBOARD.md", "summary.png"}
     assert (out / "summary.png").read_bytes().startswith(PNG)
 
@@ -444,9 +514,9 @@ def _four(rows: bool = True) -> list[dict]:
     recs = []
     for i, condition in enumerate(EVAL):
         for s in range(2):
-            errors = [0.1 * (i + 1) + 0.01 * s] * 10 if rows else None
-            recs += [_rec3("cnn", s, 0.1 * (i + 1) + 0.01 * s, condition, rows=errors),
-                     _rec3("mean", s, 0.3 + 0.01 * i, condition, rows=errors)]
+            cnn, mean = 0.1 * (i + 1) + 0.01 * s, 0.3 + 0.01 * i
+            recs += [_rec3("cnn", s, cnn, condition, rows=[round(cnn, 6)] * 10 if rows else None),
+                     _rec3("mean", s, mean, condition, rows=[round(mean, 6)] * 10 if rows else None)]
     return recs
 
 
@@ -469,7 +539,7 @@ def test_schema2_record_is_upgraded_to_its_condition_by_source():
     real = _rec("cnn", 0, 0.1)
     real["source"] = REAL
     real = validate_record(real, "real")
-    assert synth["schema_version"] == real["schema_version"] == 3
+    assert synth["schema_version"] == real["schema_version"] == 4
     assert synth["condition"] == "synth_to_synth" and real["condition"] == "real_to_real"
     for r in (synth, real):
         assert r["eval_source"] is None and r["eval_dataset_fingerprint"] is None and r["eval_split"] == "test"
@@ -542,8 +612,27 @@ def test_load_records_returns_one_row_per_record_with_flat_columns(tmp_path):
 
 
 def _split(line: str) -> list[str]:
-    """A markdown table row's cells; an escaped pipe stays inside its cell."""
-    return re.split(r"(?<!\\)\|", line)[1:-1]
+    """A markdown table row's cells, as GitHub splits them: a backslash escapes the next character (so
+    ``\\|`` is an escaped pipe, but ``\\\\|`` an escaped backslash and then a column break)."""
+    cells, cell, i = [], "", 0
+    while i < len(line):
+        if line[i] == "\\":
+            cell, i = cell + line[i:i + 2], i + 2
+            continue
+        if line[i] == "|":
+            cells.append(cell)
+            cell = ""
+        else:
+            cell += line[i]
+        i += 1
+    return [*cells, cell][1:-1]
+
+
+def _tables_keep_their_shape(text: str) -> None:
+    lines = text.splitlines()
+    for start in (i for i, line in enumerate(lines) if line.startswith("| ") and not lines[i - 1].startswith("|")):
+        table = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start:]))
+        assert len({len(_split(line)) for line in table}) == 1, table
 
 
 def test_text_from_records_is_escaped_and_keeps_the_table_shape():
@@ -554,10 +643,27 @@ def test_text_from_records_is_escaped_and_keeps_the_table_shape():
     assert "<script>" not in text and "<b>" not in text and "a|b" not in text
     assert r"a\|b &lt;script&gt;x&lt;/script&gt; row" in text
     assert r"not the paper's 30: budget \| &lt;b&gt; small; not the paper's protocol." in text
-    lines = text.splitlines()
-    for start in (i for i, line in enumerate(lines) if line.startswith("| ") and not lines[i - 1].startswith("|")):
-        table = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start:]))
-        assert len({len(_split(line)) for line in table}) == 1, table[0]
+    _tables_keep_their_shape(text)
+
+
+EVIL = ["back\\|slash", "[click](https://evil.example)", "`code|span`", "&lt;img src=x&gt;", "tab\there\rcr",
+        "<img src=x onerror=alert(1)>"]
+
+
+@pytest.mark.parametrize("evil", EVIL)
+def test_every_text_cell_taken_from_a_record_is_escaped(evil):
+    """Model, task, sources, fxbench version and epochs note: none can end a cell, start a line, open a
+    link or code span, or carry HTML, in any table, heading or note."""
+    rec = _rec3(evil, 0, 0.1, "synth_to_real", epochs=5, task="t" + evil)
+    rec.update(source=evil, eval_source=evil, fxbench_version=evil)
+    rec["config"]["epochs_note"] = evil
+    text = render_leaderboard([rec, _rec3("cnn", 0, 0.2, "synth_to_real", task="t" + evil),
+                               _rec("cnn", 0, 0.3, task="t" + evil)], "r")
+    _tables_keep_their_shape(text)
+    assert "<img" not in text and "](" not in text.replace("\\](", "") and "\r" not in text and "\t" not in text
+    assert "`code" not in text.replace("\\`code", "")
+    for line in text.splitlines():  # each one stays on its line: nothing starts a line but the page's own
+        assert not line.startswith(("<", "[", "`")), line
 
 
 def test_conditions_in_any_order_give_the_same_markdown_and_csv(tmp_path):

@@ -131,6 +131,25 @@ BAD = {
             ["NaN or inf", "line 2", "bit_depth='nan'", "line 3", "bit_depth='-inf'", "finite number"]),
     "json nan": ("p.json", lambda ids, phys: "[" + ", ".join(f'{{"id": "{i}", "bit_depth": NaN}}' for i in ids)
                  + "]", ["NaN or inf", "item 0"]),
+    "underscore in a number": ("p.csv", _csv(lambda ids, phys: ["id,bit_depth", *_rows(ids, phys, 0, 2),
+                                                                f"{ids[2]},1_6", *_rows(ids, phys, 3)]),
+                               ["non-numeric values", "line 4", "bit_depth='1_6'", "write plain numbers"]),
+    "non-ascii digits": ("p.csv", _csv(lambda ids, phys: ["id,bit_depth", f"{ids[0]},\u0661\u0666",
+                                                          *_rows(ids, phys, 1)]),
+                         ["non-numeric values", "line 2", "write plain numbers"]),
+    "csv overflow": ("p.csv", _csv(lambda ids, phys: ["id,bit_depth", f"{ids[0]},1e999", *_rows(ids, phys, 1)]),
+                     ["NaN or inf", "line 2", "bit_depth='1e999'"]),
+    "json overflow": ("p.json", lambda ids, phys: "[" + ", ".join(f'{{"id": "{i}", "bit_depth": 1e400}}' for i in ids)
+                      + "]", ["NaN or inf", "item 0"]),
+    "json key twice": ("p.json", lambda ids, phys: "[" + ", ".join(
+        f'{{"id": "{i}", "bit_depth": 3{", " + chr(34) + "bit_depth" + chr(34) + ": 9" if k == 2 else ""}}}'
+        for k, i in enumerate(ids)) + "]", ["duplicate keys", "item 2", "key 'bit_depth' twice",
+                                            "JSON keeps only the last"]),
+    "json id twice": ("p.json", lambda ids, phys: json.dumps([{"id": i, "bit_depth": 3} for i in ids]).replace(
+        '{"id"', '{"id": "x", "id"', 1), ["item 0", "key 'id' twice"]),
+    "json top-level key twice": ("p.json", lambda ids, phys: '{"predictions": [], "predictions": '
+                                 + json.dumps([{"id": i, "bit_depth": 3} for i in ids]) + "}",
+                                 ["key 'predictions' appears twice", "keep one"]),
     "empty id": ("p.csv", _csv(lambda ids, phys: ["id,bit_depth", ",3", *_rows(ids, phys)]),
                  ["ids must be non-empty", "line 2"]),
     "duplicate ids": ("p.csv", _csv(lambda ids, phys: ["id,bit_depth", *_rows(ids, phys), f"{ids[5]},9"]),

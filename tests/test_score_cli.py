@@ -70,3 +70,30 @@ def test_out_of_range_is_clipped_with_a_warning(small_splits, task_dir, tmp_path
     out = tmp_path / "r.json"
     assert main(["score", "--task", "small_bitcrush", "--predictions", str(f), "--output", str(out), "--quiet"]) == 0
     assert "warning" in capsys.readouterr().err and "clipped" in out.read_text() or out.exists()
+
+
+def test_scored_records_get_new_names_and_never_replace_one(small_splits, task_dir, tmp_path, capsys):
+    test = small_splits["test"]
+    f = _write_csv(tmp_path / "preds.csv", test.ids, test.y[:, 0])
+    results = tmp_path / "mine"
+    argv = ["score", "--task", "small_bitcrush", "--predictions", str(f), "--results-dir", str(results), "--quiet"]
+    assert main(argv) == 0 and main(argv) == 0, capsys.readouterr().err
+    made = sorted((results / "small_bitcrush").glob("*.json"))
+    assert len(made) == 2 and all(p.name.startswith("preds__predictions__") for p in made)
+    out = tmp_path / "exact.json"
+    out.write_text("mine\n")
+    capsys.readouterr()
+    assert main([*argv[:-3], "--output", str(out), "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err and out.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("name, needle", [("two\nlines", "line break"), ("x" * 65, "has 65 characters"),
+                                          (" padded", "starts or ends with a space")])
+def test_a_bad_model_name_is_one_line_before_any_work(name, needle, small_splits, task_dir, tmp_path, capsys):
+    f = _write_csv(tmp_path / "p.csv", small_splits["test"].ids, small_splits["test"].y[:, 0])
+    data = tmp_path / "cache"
+    assert main(["score", "--task", "small_bitcrush", "--predictions", str(f), "--name", name, "--quiet",
+                 "--data-dir", str(data), "--results-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0] and "--name" in err[0]
+    assert not data.exists() and not (tmp_path / "r").exists()

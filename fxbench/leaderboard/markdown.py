@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pandas as pd
 
@@ -42,9 +42,9 @@ the note under the table gives the score of returning the wet input unchanged.
 The paper's protocol trains {epochs} epochs; a model trained fewer is marked "(short)", in its table and
 in the overview, with a note under its table: its numbers are not results of the paper's protocol."""
 
-OTHER_NOTE = ("Not averaged into the table above: another task version, another dataset or another "
-              "evaluation split changes the task or its test rows, so these scores are not comparable with "
-              "the current group.")
+OTHER_NOTE = ("Not averaged into the table above: another task version or definition, another dataset or "
+              "another evaluation split changes the task or its test rows, so these scores are not comparable "
+              "with the current group.")
 
 HEADINGS = {
     "synth_to_synth": "synth → synth (train and test on the synthetic source)",
@@ -54,11 +54,17 @@ HEADINGS = {
 }
 WITH_REFERENCES = ("synth_to_synth", "real_to_real")  # the paper's numbers: trained and tested on one source
 _BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PUNCT = re.compile(r"([\\`\[\]|])")  # backslashes too, or "a\\|b" would end its cell at the pipe
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def esc(text: Any) -> str:
-    """Text from a record, safe in a markdown table cell: no line breaks, no column breaks, no HTML."""
-    return (_BREAK.sub(" ", str(text)).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;"))
+    """Text from a record, safe in a markdown table cell or line: no line breaks, no column breaks, no
+    HTML, no links or code spans; it shows as the text it was."""
+    text = _CONTROL.sub(" ", _BREAK.sub(" ", str(text)))
+    text = re.sub(r"[&<>]", lambda m: _ENTITIES[m.group()], text)
+    return _PUNCT.sub(r"\\\1", text)
 
 
 def _finite(x: Any) -> bool:
@@ -177,7 +183,7 @@ def _short_notes(recs: pd.DataFrame, models: list[str]) -> list[str]:
             continue
         which = "" if len(short) == len(mine) else f" ({len(short)} of {len(mine)} records)"
         why = join_distinct(n.rstrip(".") for n in short["epochs_note"] if n)
-        notes.append(f"{esc(model)}: trained {join_distinct(short['epochs'])} epochs{which}, not the paper's "
+        notes.append(f"{esc(model)}: trained {esc(join_distinct(short['epochs']))} epochs{which}, not the paper's "
                      f"{paper_epochs()}{': ' + esc(why) if why else ''}; not the paper's protocol.")
     return notes
 
@@ -188,16 +194,19 @@ def _describe(recs: pd.DataFrame) -> str:
     scored = ""
     if first["eval_dataset_fingerprint"] is not None:
         sources = join_distinct(s for s in recs["eval_source"] if s is not None)
-        scored = f", scored on `{first['eval_dataset_fingerprint'][:12]}` (eval source: {esc(sources)})"
-    split = "" if first["eval_split"] == "test" else f", split: {first['eval_split']}"
-    return (f"task version {first['task_version']}, dataset `{first['dataset_fingerprint'][:12]}` "
+        scored = f", scored on `{esc(first['eval_dataset_fingerprint'][:12])}` (eval source: {esc(sources)})"
+    split = "" if first["eval_split"] == "test" else f", split: {esc(first['eval_split'])}"
+    digest = first["task_digest"]
+    foreign = "" if first["rankable"] else (f", not the installed task definition (task digest "
+                                            f"`{esc(digest[:12])}`)" if digest else ", no task digest")
+    return (f"task version {esc(first['task_version'])}{foreign}, dataset `{esc(first['dataset_fingerprint'][:12])}` "
             f"(source: {esc(join_distinct(recs['source']))}){scored}{split}, {len(recs)} record(s), "
             f"{recs['model'].nunique()} model(s)")
 
 
 def _heading(task: str, condition: str, recs: pd.DataFrame) -> str:
     evals = [s for s in recs["eval_source"] if s is not None]
-    return f"### {task} · " + HEADINGS[condition].format(
+    return f"### {esc(task)} · " + HEADINGS[condition].format(
         train=esc(join_distinct(recs["source"])),
         eval=esc(join_distinct(evals)) if evals else "its own test split")
 
@@ -207,7 +216,12 @@ def _condition_section(task: str, condition: str, recs: pd.DataFrame, st: pd.Dat
     """The ranked current group of one condition, then every other group apart."""
     ref = reference if condition in WITH_REFERENCES else None
     now = recs[recs["group"] == 0]
-    parts = [_heading(task, condition, now), f"Ranked: {_describe(now)}.", _table(now, st[st["group"] == 0], ref)]
+    if now.empty:
+        parts = [_heading(task, condition, recs), f"Nothing ranked: no record here was made with the installed "
+                 f"definition of task {esc(task)} (its task digest differs); they are listed below, unranked."]
+    else:
+        parts = [_heading(task, condition, now), f"Ranked: {_describe(now)}.",
+                 _table(now, st[st["group"] == 0], ref)]
     others = sorted(set(recs["group"]) - {0})
     if others:
         parts += ["#### Other task versions and datasets", OTHER_NOTE]
@@ -218,7 +232,7 @@ def _condition_section(task: str, condition: str, recs: pd.DataFrame, st: pd.Dat
 
 
 def _task_section(task: str, recs: pd.DataFrame, st: pd.DataFrame, reference: Optional[Reference]) -> str:
-    parts = [f"## {task} (task version {recs['task_version'].max()})"]
+    parts = [f"## {esc(task)} (task version {recs['task_version'].max()})"]
     for condition in CONDITIONS:
         mine = recs["condition"] == condition
         if mine.any():
@@ -236,7 +250,7 @@ def _overview(st: pd.DataFrame, refs: dict[str, Optional[Reference]]) -> str:
     rows = [[esc(m), *[_fmt(view["mae"].at[m, t]) + (" (short)" if view["short"].at[m, t] else "") for t in tasks]]
             for m in view.index]
     rows += [[label, *[cells.get((label, t), "") for t in tasks]] for label in sorted({lb for lb, _ in cells})]
-    return "## Overview: mean test MAE per task (synth → synth)\n\n" + _tabulate(rows, ["model", *tasks])
+    return "## Overview: mean test MAE per task (synth → synth)\n\n" + _tabulate(rows, ["model", *map(esc, tasks)])
 
 
 TRANSFER_NOTE = ("Trained on the synthetic source, scored on real recordings: each task's ranked synth → real "
@@ -256,16 +270,25 @@ def _transfer(st: pd.DataFrame) -> str:
     rows = [[esc(m), *[_fmt(view["mae"].at[m, t]) + (f" ({view['ratio'].at[m, t]:.1f}×)"
                                                        if _finite(view["ratio"].at[m, t]) else "") for t in tasks]]
             for m in view.index]
-    return "\n\n".join([head, TRANSFER_NOTE, _tabulate(rows, ["model", *tasks])])
+    return "\n\n".join([head, TRANSFER_NOTE, _tabulate(rows, ["model", *map(esc, tasks)])])
 
 
-def render_leaderboard(records: Records, results_label: str, notes: str = "") -> str:
-    """The whole markdown page; a pure function of the records, the installed task definitions and the
-    maintainers' ``notes`` (no clock, no order dependence)."""
+REJECTED_NOTE = ("Files in the results folder that are not valid result records (see Result records in the "
+                 "README): never ranked, never averaged in. Fix each one or delete it.")
+
+
+def _rejected(rejected: Sequence[str]) -> str:
+    return "\n\n".join(["## Rejected records", REJECTED_NOTE, "\n".join(f"- {esc(why)}" for why in sorted(rejected))])
+
+
+def render_leaderboard(records: Records, results_label: str, notes: str = "", rejected: Sequence[str] = ()) -> str:
+    """The whole markdown page; a pure function of the records, the installed task definitions, the
+    maintainers' ``notes`` and the one-line reasons files were ``rejected`` (no clock, no order dependence)."""
     df = frame(records)
     parts = [HEADER.format(results=results_label, n_boot=f"{N_BOOT:,}", epochs=paper_epochs())]
     if df.empty:
-        parts.append("No result records yet: run `fxbench run --task bitcrush --model cnn`.")
+        parts.append("No result records yet: `fxbench run --task bitcrush --model cnn` writes one under "
+                     "results/bitcrush/; copy it into this results folder.")
     else:
         st = standings(df)
         tasks = sorted(df["task"].unique())
@@ -274,6 +297,8 @@ def render_leaderboard(records: Records, results_label: str, notes: str = "") ->
             parts.append(_overview(st, refs))
         parts.append(_transfer(st))
         parts += [_task_section(t, df[df["task"] == t], st[st["task"] == t], refs[t]) for t in tasks]
+    if rejected:
+        parts.append(_rejected(rejected))
     if notes.strip():
         parts.append(f"## Notes\n\n{notes.strip()}")
     return "\n\n".join(parts).rstrip() + "\n"

@@ -1,9 +1,9 @@
 """Result records -> pandas tables: one row per record, then one row per task × condition × group × model.
 
-Only records on the same task version, training dataset, evaluation dataset and split are comparable, so
-each task and evaluation condition has one current group (latest version; its most used datasets) that
-is ranked, and every other group is listed apart rather than averaged in. Rendering lives elsewhere
-(markdown.py, fxbench/plots.py); this module knows nothing of it.
+Only records on the same task version and definition, training dataset, evaluation dataset and split are
+comparable, so each task and evaluation condition has one current group (the installed definition; its
+most used datasets) that is ranked, and every other group is listed apart rather than averaged in.
+Rendering lives elsewhere (markdown.py, fxbench/plots.py); this module knows nothing of it.
 """
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ from typing import Any, Hashable, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from fxbench.errors import FxbenchError
-from fxbench.evaluation import CONDITIONS, EVAL_SPLITS as SPLITS  # CONDITIONS is the page's order
-from fxbench.results import read_records, upgrade_record
+from fxbench.evaluation import CONDITIONS  # also the page's order
+from fxbench.record_schema import row_mae
+from fxbench.results import read_records, validate_record
 
 N_BOOT = 2000  # bootstrap resamples for the 95% interval on test MAE
-GROUP = ["task_version", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split"]
+GROUP = ["task_version", "task_digest", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split"]
 STAT = ["task", "condition", "group", "model"]  # one standings row
 # Columns whose cells stay Python objects (an int seed must not turn into 0.0 beside a None).
 OBJECT_COLUMNS = ("seed", "epochs", "n_test", "eval_source", "eval_dataset_fingerprint", "row_abs_errors")
 COLUMNS = ["task", "task_version", "task_digest", "model", "seed", "condition", "source", "eval_source",
            "eval_split", "dataset_fingerprint", "eval_dataset_fingerprint", "mae", "mse", "grid_accuracy",
            "chance_mae", "skill", "recon_l1", "identity_l1", "epochs", "epochs_note", "short", "n_test",
-           "fxbench_version", "created_at", "params", "row_abs_errors", "path", "group"]
+           "fxbench_version", "created_at", "params", "row_abs_errors", "path", "group", "rankable"]
 FIRST = ["task", "condition", "group", "rank", "model", "n_seeds", "mae_mean", "mae_std", "ci_low", "ci_high", "skill",
          "chance_mae", "task_version", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split",
          "source", "eval_source"]  # the standings' leading columns
@@ -56,27 +56,11 @@ def paper_epochs() -> int:
     return TrainConfig().epochs
 
 
-def _check(r: dict) -> None:
-    """Fail loudly on a record that would otherwise render as nonsense (or crash half-way)."""
-    where = f"result record {r.get('task')!r}/{r.get('model')!r} seed {r.get('seed')!r}"
-    for key in ("task", "model", "dataset_fingerprint"):
-        if not isinstance(r[key], str) or not r[key]:
-            raise FxbenchError(f"{where}: {key} must be non-empty text; regenerate it with `fxbench run`")
-    if not isinstance(r["task_version"], int) or isinstance(r["task_version"], bool):
-        raise FxbenchError(f"{where}: task_version must be an integer; regenerate it with `fxbench run`")
-    if not _num(r["metrics"]["mae"]):
-        raise FxbenchError(f"{where}: metrics.mae must be a finite number; regenerate it with `fxbench run`")
-    rows = r.get("row_abs_errors")
-    if rows is not None and not (isinstance(rows, list) and rows and set(map(type, rows)) <= {float, int}
-                                 and np.isfinite(rows).all()):
-        raise FxbenchError(f"{where}: row_abs_errors must be a list of finite numbers; regenerate it")
-    if r["condition"] not in CONDITIONS:
-        raise FxbenchError(f"{where}: condition must be one of {', '.join(CONDITIONS)}, got {r['condition']!r}")
-    if r["eval_split"] not in SPLITS:
-        raise FxbenchError(f"{where}: eval_split must be 'test' or 'all', got {r['eval_split']!r}")
-    for key in ("eval_source", "eval_dataset_fingerprint"):
-        if r[key] is not None and not isinstance(r[key], str):
-            raise FxbenchError(f"{where}: {key} must be text or null, got {r[key]!r}")
+def _label(r: Any) -> str:
+    """How a record that came without a file is named in an error."""
+    if not isinstance(r, dict):
+        return "result record"
+    return f"result record {r.get('task')!r}/{r.get('model')!r} seed {r.get('seed')!r}"
 
 
 def _flat(r: dict, path: Optional[str]) -> dict[str, Any]:
@@ -90,8 +74,8 @@ def _flat(r: dict, path: Optional[str]) -> dict[str, Any]:
         "model": r["model"], "seed": r["seed"], "condition": r["condition"], "source": str(r["source"]),
         "eval_source": r["eval_source"], "eval_split": r["eval_split"],
         "dataset_fingerprint": r["dataset_fingerprint"], "eval_dataset_fingerprint": r["eval_dataset_fingerprint"],
-        "mae": float(m["mae"]), "mse": _float(m.get("mse")), "grid_accuracy": _float(m.get("grid_accuracy")),
-        "chance_mae": chance, "skill": 1 - m["mae"] / chance if chance else math.nan,
+        "mae": row_mae(r), "mse": _float(m.get("mse")), "grid_accuracy": _float(m.get("grid_accuracy")),
+        "chance_mae": chance, "skill": 1 - row_mae(r) / chance if chance else math.nan,
         "recon_l1": _float(_dict(m.get("reconstruction")).get("l1")),
         "identity_l1": _float(_dict(m.get("reconstruction")).get("identity_l1")),
         "epochs": epochs, "epochs_note": str(cfg.get("epochs_note") or "").strip(),
@@ -115,23 +99,22 @@ def _order(row: dict) -> tuple:
 
 
 def frame(records: Records, paths: Optional[Sequence[Optional[str]]] = None) -> pd.DataFrame:
-    """Records (dicts, upgraded to the current schema and checked here) -> one row per record, in canonical
-    order, with ``group``: 0 for the ranked current group of its task × condition, 1, 2, ... for the others."""
+    """Records (dicts, upgraded to the current schema and held to it here) -> one row per record, in
+    canonical order, with ``group``: 0 for the ranked current group of its task × condition, 1, 2, ... for
+    the others (a task × condition whose every record departs from the installed task has no group 0)."""
     if isinstance(records, pd.DataFrame):
         return records
     records = list(records)
     paths = list(paths) if paths is not None else [None] * len(records)
     rows = []
     for r, path in zip(records, paths):
-        r = upgrade_record(r)
-        _check(r)
-        rows.append(_flat(r, path))
+        rows.append(_flat(validate_record(r, path or _label(r)), path))
     rows.sort(key=_order)
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in COLUMNS))
-    df = pd.DataFrame(rows, columns=[*COLUMNS[:-1], *extra])
+    df = pd.DataFrame(rows, columns=[*COLUMNS[:-2], *extra])
     for col in OBJECT_COLUMNS:
         df[col] = pd.Series([row[col] for row in rows], index=df.index, dtype=object)
-    df["group"] = _groups(df)
+    df["group"], df["rankable"] = _groups(df) if len(df) else (pd.Series(dtype=int), pd.Series(dtype=bool))
     return df
 
 
@@ -161,22 +144,42 @@ def _is_canonical(row: pd.Series) -> bool:
     return want == (row["dataset_fingerprint"], row["eval_dataset_fingerprint"]) and row["eval_split"] == "test"
 
 
-def _groups(df: pd.DataFrame) -> pd.Series:
-    """Within a task × condition: newest version first, then the datasets this install builds by default
-    (`canonical`), then most records, then the smallest fingerprints."""
+def installed_digests(tasks: Iterable[str]) -> dict[str, Optional[str]]:
+    """Task -> the digest of its installed definition, or None for a task this install does not define
+    (a broken task file is an error naming it, not a task skipped)."""
+    from fxbench.task import available_tasks, load_task
+
+    known = available_tasks()
+    return {t: load_task(t).digest() if t in known else None for t in tasks}
+
+
+def _groups(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(group, rankable) per record. A group is rankable when its records were made with the installed
+    task definition (same ``task_digest``; any, for a task not installed here): a forged or stale
+    ``task_version`` never ranks. Within a task × condition: rankable first, then newest version, then
+    the datasets this install builds by default (`canonical`), then most records, then the smallest
+    fingerprints; with no rankable group, numbering starts at 1 (nothing ranked)."""
     keys = ["task", "condition", *GROUP]
-    key = df[keys].assign(eval_dataset_fingerprint=df["eval_dataset_fingerprint"].fillna(""))
+    key = df[keys].assign(eval_dataset_fingerprint=df["eval_dataset_fingerprint"].fillna(""),
+                          task_digest=df["task_digest"].fillna(""))
     sizes = key.groupby(keys, sort=False).size().rename("n").reset_index()
+    digests = installed_digests(sorted(set(sizes["task"])))
+    sizes["rankable"] = [digests[t] is None or digests[t] == d for t, d in zip(sizes["task"], sizes["task_digest"])]
     sizes["canonical"] = sizes.apply(_is_canonical, axis=1) if len(sizes) else []
-    sizes = sizes.sort_values(["task", "condition", "task_version", "canonical", "n", *GROUP[1:]],
-                              ascending=[True, True, False, False, False, True, True, True], kind="mergesort")
+    sizes = sizes.sort_values(["task", "condition", "rankable", "task_version", "canonical", "n", *GROUP[1:]],
+                              ascending=[True, True, False, False, False, False, True, True, True, True],
+                              kind="mergesort")
     sizes["group"] = sizes.groupby(["task", "condition"]).cumcount()
-    return pd.Series(key.merge(sizes, on=keys, how="left")["group"].to_numpy(), index=df.index, dtype=int)
+    first = sizes.groupby(["task", "condition"])["rankable"].transform("first")
+    sizes["group"] += (~first.astype(bool)).astype(int)
+    merged = key.merge(sizes, on=keys, how="left")
+    return (pd.Series(merged["group"].to_numpy(), index=df.index, dtype=int),
+            pd.Series(merged["rankable"].to_numpy(), index=df.index, dtype=bool))
 
 
 def load_records(results_dir: Path) -> pd.DataFrame:
     """Every ``*.json`` record under ``results_dir`` (schema upgraded, checked), one row each, for analysis
-    in pandas as for the page; a broken record is an error naming its file."""
+    in pandas as for the page; a rejected record is an error naming its file."""
     found = read_records(results_dir)
     records, paths = [r for _, r in found], [p.as_posix() for p, _ in found]
     return frame(records, paths)

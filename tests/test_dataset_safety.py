@@ -404,9 +404,17 @@ def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, task_di
 
     from fxbench.dataset import hub
 
+    from fxbench.checksums import sha256_file
+
     sha = "0123456789abcdef0123456789abcdef01234567"
     repo = tmp_path / "hub" / "datasets--fxbench-test--tiny"
-    _copy(small_dataset, repo / "snapshots" / sha)
+    (repo / "blobs").mkdir(parents=True)
+    for f in sorted(p for p in small_dataset.rglob("*") if p.is_file()):  # each file a link to its blob
+        blob = repo / "blobs" / sha256_file(f)
+        shutil.copy(f, blob)
+        link = repo / "snapshots" / sha / f.relative_to(small_dataset)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text(sha)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))

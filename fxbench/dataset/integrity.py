@@ -37,10 +37,18 @@ def shard_path(root: Path, rel: object) -> Optional[Path]:
     if not relative_ok(rel):
         return None
     full = Path(root) / str(rel)
-    base, target = Path(root).resolve(), full.resolve()
-    if base not in target.parents:
+    if _containing(root) not in full.resolve().parents:
         return None
     return full
+
+
+def _containing(root: Path) -> Path:
+    """The folder a dataset's files may resolve into: the folder itself, or for a snapshot in the Hugging Face
+    cache (whose files are links into the repo's ``blobs/``) that repo's cache folder."""
+    base = Path(root).resolve()
+    if base.parent.name == "snapshots" and (base.parent.parent / "blobs").is_dir():
+        return base.parent.parent
+    return base
 
 
 def unsafe_paths(root: Path, files: dict) -> list[str]:

@@ -20,7 +20,7 @@ HASH_CACHE = "shard-hashes.json"
 
 
 class DatasetMismatch(FxbenchError):
-    """A dataset folder that is not what its manifest says (a changed shard, or a path outside the folder)."""
+    """A folder that is not what its manifest says: a changed shard, a path outside it, a card naming more."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message, exit_code)
@@ -56,7 +56,7 @@ def unsafe_paths(root: Path, files: dict) -> list[str]:
     return [str(rel) for rel in files if shard_path(root, rel) is None]
 
 
-def outside_line(root: Path, rel: str) -> str:
+def _outside_line(root: Path, rel: str) -> str:
     return (f"{Path(root) / 'fxbench.json'} lists {rel!r}, a path outside the dataset folder, so the folder is not "
             f"read; rebuild it with `fxbench data build` (`fxbench data verify {root}` lists every problem)")
 
@@ -66,7 +66,7 @@ def check_shards(root: Path, files: dict) -> None:
     Missing shards are the caller's to judge (a partial folder is not a tampered one)."""
     unsafe = unsafe_paths(root, files)
     if unsafe:
-        raise DatasetMismatch(outside_line(root, unsafe[0]))
+        raise DatasetMismatch(_outside_line(root, unsafe[0]))
     cache = _HashCache()
     try:
         for rel, digest in sorted(files.items()):

@@ -113,9 +113,7 @@ def _stop_workers(executor: Any) -> None:
     """A failed or interrupted build needs no running job's result: end the workers now, rather than wait
     for each to finish its job (a SIGTERM reaches only the main process, so they would go on rendering)."""
     for process in list((getattr(executor, "_processes", None) or {}).values()):
-        process.terminate()
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        process.join()
+        process.terminate()  # the shutdown that follows joins them
 
 
 _MAKER: Any = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -33,9 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                    "shown on the leaderboard)")
     r.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     r.add_argument("--data-dir", default=None, help="where datasets are built and cached "
-                   "(default: $FXBENCH_CACHE or ~/.cache/fxbench)")
+                   "(default: $FXBENCH_CACHE, else $XDG_CACHE_HOME/fxbench, else ~/.cache/fxbench)")
     r.add_argument("--data", default=None, help="run on this built dataset folder or Hub dataset repo id "
-                   "(ORG/NAME) instead of building one")
+                   "(ORG/NAME, or ORG/NAME@REV for a branch, tag or commit) instead of building one")
     _record_args(r)
     _eval_args(r)
     _also_eval_arg(r)
@@ -51,7 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     b = dsub.add_parser("build", help="write a task's Hugging Face dataset folder")
     b.add_argument("--task", required=True, help="task name or .yaml file; `all` or a comma list (bitcrush,delay) "
                    "builds several tasks into one repository, one config each, the dry clips stored once")
-    b.add_argument("--out", required=True, help="dataset folder to write (replaced atomically if it exists)")
+    b.add_argument("--out", required=True, help="dataset folder to write (an existing fxbench dataset there is "
+                   "replaced atomically; any other non-empty folder only with --overwrite)")
+    b.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an fxbench dataset "
+                   "(never the source folder)")
     b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
     b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
     b.add_argument("--workers", type=int, default=None, help="processes that render and write shards in "
@@ -221,7 +225,11 @@ def _save_record(record: dict, args: argparse.Namespace) -> Path:
 
     folder = Path(args.results_dir) if args.results_dir else default_results_dir()
     path = Path(args.output) if args.output else unique_path(folder, record)
-    write_record(record, path)
+    try:
+        write_record(record, path)
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
     _print_metrics(record)
     print(f"result record: {path}")
     return path
@@ -384,7 +392,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
         return _build_several(args)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed, args.clips_per_recording)
-    manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet, workers=args.workers)
+    manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet, workers=args.workers,
+                             overwrite=args.overwrite)
     s = manifest["splits"]
     print(f"wrote {args.out}: {task.task} train/validation/test = {s['train']['rows']}/"
           f"{s['validation']['rows']}/{s['test']['rows']} rows, fingerprint {manifest['fingerprint'][:12]}, "
@@ -403,7 +412,8 @@ def _build_blind(args: argparse.Namespace) -> int:
     answers = Path(args.answers) if args.answers else answers_path_for(out)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed, args.clips_per_recording)
-    manifest, key = build_blind(task, source, args.seed, out, answers, progress=not args.quiet, workers=args.workers)
+    manifest, key = build_blind(task, source, args.seed, out, answers, progress=not args.quiet, workers=args.workers,
+                                overwrite=args.overwrite)
     s = manifest["splits"]
     print(f"wrote {out}: {task.task} train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/"
           f"{s['test']['rows']} rows, the test split blind, fingerprint {manifest['fingerprint'][:12]}")
@@ -420,7 +430,8 @@ def _build_several(args: argparse.Namespace) -> int:
         raise FxbenchError(f"--task {args.task} names a task twice; list each once", exit_code=2)
     tasks = [load_task(n) for n in names]
     manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet,
-                           workers=args.workers, clips_per_recording=args.clips_per_recording)
+                           workers=args.workers, clips_per_recording=args.clips_per_recording,
+                           overwrite=args.overwrite)
     for name, m in manifest["tasks"].items():
         s = m["splits"]
         print(f"  {name}: train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/{s['test']['rows']} "
@@ -472,9 +483,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except FxbenchError as exc:
         print(f"fxbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("fxbench: interrupted; nothing half-written was kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from fxbench.dataset.terminate import Terminated
+
+        killed = isinstance(exc, Terminated)
+        print(f"fxbench: {'terminated' if killed else 'interrupted'}; nothing half-written was kept", file=sys.stderr)
+        return 143 if killed else 130
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"fxbench: no space left on device writing {exc.filename or 'a file'}; free space or use "
+              f"--data-dir", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

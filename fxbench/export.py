@@ -209,7 +209,7 @@ def _dump(value) -> str:
 
 def hub_files(rows: list[Ranked], benchmark_id: str) -> dict[Path, str]:
     """Relative path -> text of every exported file."""
-    from fxbench.results import slug
+    from fxbench.destination import slug
 
     files = {Path("eval.yaml"): _dump(eval_yaml(rows))}
     models: dict[str, list[Ranked]] = {}

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from fxbench.destination import slug, unique_path as default_path  # noqa: F401 - also named from here
 from fxbench.errors import FxbenchError
 from fxbench.record_schema import SCHEMA_VERSION, check_record
 

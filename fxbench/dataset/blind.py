@@ -23,7 +23,8 @@ from pathlib import Path
 
 from fxbench.checksums import sha256_file
 from fxbench.dataset.answers import AnswerKey, AnswerRow, check_answers_path, write_new
-from fxbench.dataset.build import DRY_CONFIG, MANIFEST, _swap_in, build_dataset
+from fxbench.dataset.build import DRY_CONFIG, MANIFEST, build_dataset
+from fxbench.dataset.swap import check_out_dir, source_folders, swap_in, temp_dir
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Source
 from fxbench.task import TaskConfig
@@ -42,10 +43,12 @@ def target_columns(task: TaskConfig) -> list[str]:
 
 
 def build_blind(task: TaskConfig, source: Source, seed: int, out: Path, answers: Path, progress: bool = True,
-                workers: int | None = None) -> tuple[dict, AnswerKey]:
+                workers: int | None = None, overwrite: bool = False) -> tuple[dict, AnswerKey]:
     """Build ``task`` as usual in a private folder, then publish its blind copy in ``out`` and the key in
-    ``answers`` (which must not exist yet). Returns (the blind folder's manifest, the key)."""
+    ``answers`` (which must not exist yet). Returns (the blind folder's manifest, the key). ``out`` is
+    replaced only as a plain build would replace it (see ``swap.check_out_dir``)."""
     out = Path(out)
+    check_out_dir(out, overwrite, source_folders(source))
     check_answers_path(answers, out)
     staging = out.parent / f".{out.name}.labelled-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
@@ -71,12 +74,12 @@ def publish_blind(built: Path, out: Path, answers: Path, task: TaskConfig) -> tu
         raise FxbenchError(f"{built} is already blind; build the labelled dataset again to make a new blind copy",
                            exit_code=2)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = temp_dir(out)
     try:
         blind_manifest, key = _blind_copy(built, tmp, manifest, task, secrets.token_bytes(32))
         write_new(answers, key)
         try:
-            _swap_in(tmp, out)
+            swap_in(tmp, out)
         except BaseException:
             Path(answers).unlink(missing_ok=True)
             raise

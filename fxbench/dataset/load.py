@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fxbench.dataset.build import DRY_CONFIG
+from fxbench.checksums import sha256_file
+from fxbench.dataset.build import DRY_CONFIG, MANIFEST
 from fxbench.dataset.cache import read_manifest
 from fxbench.dataset.clips import SPLITS
 from fxbench.dataset.split import SplitData
@@ -14,12 +15,21 @@ from fxbench.task import TaskConfig
 
 
 def load_hf(path: Path, config: str):
-    """`datasets.load_dataset` on the folder, quietly (fxbench draws its own progress)."""
+    """`datasets.load_dataset` on the folder, quietly (fxbench draws its own progress), with its arrow copy
+    cached per manifest content: `datasets` keys a local folder by its name and file names, so two folders
+    alike in those, or one whose shards were replaced in place, would otherwise be served the same old rows."""
     import datasets
+
+    from fxbench.dataset.cache import cache_root
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    return datasets.load_dataset(str(path), config)
+    try:
+        key = sha256_file(Path(path) / MANIFEST)[:16]
+    except OSError:
+        raise FxbenchError(f"{path} has no readable {MANIFEST}: it is not a complete fxbench dataset; rebuild it "
+                           f"with `fxbench data build`") from None
+    return datasets.load_dataset(str(path), config, cache_dir=str(cache_root() / "hf-datasets" / key))
 
 
 class DryLookup:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 from fxbench.checksums import sha256_file
 from fxbench.dataset.build import MANIFEST, fingerprint_ok
+from fxbench.dataset.integrity import shard_path
 from fxbench.errors import FxbenchError
 
 
 def verify_dataset(path: Path) -> list[str]:
-    """Problems found (empty when the folder is exactly what was built): changed, missing or extra shards."""
+    """Problems found (empty when the folder is exactly what was built): changed, missing or extra shards,
+    and paths outside the folder. Hashes every shard afresh, whatever the read-time cache holds."""
     path = Path(path)
     if not path.is_dir():
         raise FxbenchError(f"dataset folder {path} does not exist; check the path", exit_code=2)
@@ -20,10 +22,15 @@ def verify_dataset(path: Path) -> list[str]:
         raise FxbenchError(f"{path} has no readable {MANIFEST}: it is not a complete fxbench dataset; rebuild it "
                            f"with `fxbench data build`", exit_code=2) from None
     problems = []
-    files = manifest.get("files", {})
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict):
+        raise FxbenchError(f"{path}/{MANIFEST} has no file list: it is not an fxbench dataset; rebuild it with "
+                           f"`fxbench data build`", exit_code=2)
     for rel, digest in sorted(files.items()):
-        f = path / rel
-        if not f.is_file():
+        f = shard_path(path, rel)
+        if f is None:
+            problems.append(f"path outside the folder {rel!r} in the manifest (never read)")
+        elif not f.is_file():
             problems.append(f"missing shard {rel}")
         elif sha256_file(f) != digest:
             problems.append(f"changed shard {rel} (sha256 differs from the manifest)")

@@ -429,7 +429,7 @@ def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, task_di
     assert record.get("data_revision", record["environment"].get("data_revision")) == sha
     capsys.readouterr()
     assert main(["run", "--task", "small_bitcrush", "--model", "mean", "--data", "fxbench-test/tiny@v9",
-                 "--output", str(out), "--quiet"]) == 2
+                 "--output", str(tmp_path / "rec2.json"), "--quiet"]) == 2
     assert "at v9" in _err_line(capsys)
     hub._download.cache_clear()
 

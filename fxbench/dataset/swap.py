@@ -1,8 +1,8 @@
 """Where a build writes: a temporary folder beside the output, renamed into place when complete.
 
 A build only ever replaces a folder that is itself an fxbench dataset (or empty), never the source it reads;
-the temporary and set-aside folders carry the builder's pid, so a later build can remove those a killed
-build left behind without touching one that is still being written.
+the temporary, set-aside and labelled (a blind build's private copy) folders carry the builder's pid, so a
+later build can remove those a killed build left behind without touching one that is still being written.
 """
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from typing import Iterable
 
 from fxbench.errors import FxbenchError
 
-_LEFTOVER = re.compile(r"^\..+\.(partial|old)-(\d+)-[0-9a-f]{8}$")
+_LEFTOVER = re.compile(r"^\..+\.(partial|old|labelled)-(\d+)-[0-9a-f]{8}$")
 
 
 def temp_dir(out_dir: Path, kind: str = "partial") -> Path:
-    """A fresh name beside ``out_dir`` for a folder being built (``partial``) or set aside (``old``)."""
+    """A fresh name beside ``out_dir`` for a folder being built (``partial``), set aside (``old``), or holding
+    the labelled build of a blind one (``labelled``)."""
     return out_dir.parent / f".{out_dir.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 

@@ -333,9 +333,7 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
         metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
         timing={"build_s": build_s, "load_s": load_s, "score_s": score_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-        environment={})
-    if blind:
-        record["blind"] = True
+        environment={}, blind=blind)
     return record, warnings
 
 

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an fxbench dataset "
                    "(never the source folder)")
     b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
-    b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
+    b.add_argument("--seed", type=int, default=None, help="dataset seed: source audio and splits (default 0; a "
+                   "--blind synth build draws a secret one)")
     b.add_argument("--workers", type=int, default=None, help="processes that render and write shards in "
                    "parallel (default: $FXBENCH_WORKERS, else every core for 32+ clips); the output is the same for "
                    "any number")
@@ -178,6 +179,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
                            "(each record gets its own name under --results-dir)", exit_code=2)
     _check_destination(args)
+    _check_blind_predictions(args)
     for record, outputs in execute_all(cfg):
         if record is None:
             _save_blind_predictions(outputs, args)
@@ -197,12 +199,43 @@ def _save_blind_predictions(outputs: dict, args: argparse.Namespace) -> Path:
     record = {"task": task.task, "model": outputs["model"], "seed": outputs["seed"],
               "dataset_fingerprint": outputs["fingerprint"]}
     folder = Path(args.results_dir) if args.results_dir else default_results_dir()
-    path = Path(args.output) if args.output else unique_path(folder, record)
-    path = write_predictions(path.with_name(path.stem + ".predictions.csv"), task, outputs["ids"], outputs["y_pred"])
+    path = _predictions_path(Path(args.output) if args.output else unique_path(folder, record))
+    if path.exists() and not args.overwrite:
+        raise _predictions_exist(path)
+    path = write_predictions(path, task, outputs["ids"], outputs["y_pred"])
     print(f"blind test split: no targets to score against, wrote the test predictions to {path}; score them with "
           f"`fxbench score --task {task.task} --data {args.data} --predictions {path} --name {outputs['model']} "
           f"--answers KEY`")
     return path
+
+
+def _predictions_path(record_path: Path) -> Path:
+    return record_path.with_name(record_path.stem + ".predictions.csv")
+
+
+def _predictions_exist(path: Path) -> FxbenchError:
+    return FxbenchError(f"{path} already exists (a blind run writes its test predictions there); pass --overwrite "
+                        f"to replace it, or give another --output", exit_code=2)
+
+
+def _check_blind_predictions(args: argparse.Namespace) -> None:
+    """Before training, as for --output: a run on a blind --data folder would replace <output>.predictions.csv.
+    A Hub --data is taken as possibly blind (its manifest is not fetched yet)."""
+    import json
+
+    if not (args.output and args.data) or args.overwrite:
+        return
+    path = _predictions_path(Path(args.output))
+    if not path.exists():
+        return
+    manifest = Path(args.data) / "fxbench.json"
+    if Path(args.data).is_dir():
+        try:
+            if json.loads(manifest.read_text()).get("blind") is not True:
+                return
+        except (OSError, ValueError, AttributeError):
+            return  # not a readable dataset: the run says so itself
+    raise _predictions_exist(path)
 
 
 def _check_output(output: Optional[str], example: str) -> None:
@@ -388,6 +421,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
         raise FxbenchError("--blind builds one task's dataset; give one --task", exit_code=2)
     if args.blind:
         return _build_blind(args)
+    args.seed = 0 if args.seed is None else args.seed
     if several:
         return _build_several(args)
     task = load_task(args.task)
@@ -404,20 +438,27 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 def _build_blind(args: argparse.Namespace) -> int:
     from fxbench.dataset.answers import answers_path_for
-    from fxbench.dataset.blind import build_blind
+    from fxbench.dataset.blind import blind_seed, build_blind, check_blind_source
     from fxbench.sources import open_source
+    from fxbench.sources.registry import parse_source_spec
     from fxbench.task import load_task
 
     out = Path(args.out)
     answers = Path(args.answers) if args.answers else answers_path_for(out)
     task = load_task(args.task)
-    source = open_source(args.source, task, args.seed, args.clips_per_recording)
-    manifest, key = build_blind(task, source, args.seed, out, answers, progress=not args.quiet, workers=args.workers,
+    entry, _ = parse_source_spec(args.source)
+    check_blind_source(entry.name)
+    seed, warning = blind_seed(entry.name, args.seed)
+    if warning:
+        print(f"fxbench: warning: {warning}", file=sys.stderr)
+    source = open_source(args.source, task, seed, args.clips_per_recording)
+    manifest, key = build_blind(task, source, seed, out, answers, progress=not args.quiet, workers=args.workers,
                                 overwrite=args.overwrite)
     s = manifest["splits"]
     print(f"wrote {out}: {task.task} train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/"
           f"{s['test']['rows']} rows, the test split blind, fingerprint {manifest['fingerprint'][:12]}")
-    print(f"wrote the answer key {answers} ({len(key.rows)} test rows): keep it private, and publish only {out}")
+    print(f"wrote the answer key {answers} ({len(key.rows)} test rows and the data seed, which {out} withholds): "
+          f"keep it private, and publish only {out}")
     return 0
 
 

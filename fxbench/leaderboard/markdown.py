@@ -161,7 +161,8 @@ def _notes(recs: pd.DataFrame, rows: pd.DataFrame, param_chance: dict[str, float
 
 
 BLIND_NOTE = ("(blind): scored with `fxbench score --answers` on a test split published without its targets "
-              "(`fxbench data build --blind`); the model never had them.")
+              "(`fxbench data build --blind`): the labels were not in the published files, nor could the test "
+              "audio be rendered again from them.")
 
 
 def _blind_mark(recs: pd.DataFrame, model: str) -> str:

@@ -684,6 +684,17 @@ EVIL = ["back\\|slash", "[click](https://evil.example)", "`code|span`", "&lt;img
         "<img src=x onerror=alert(1)>"]
 
 
+@pytest.mark.parametrize("url", ["https://evil.example/x", "HTTP://evil.example", "www.evil.example",
+                                 "see ftp://evil.example"])
+def test_a_bare_url_in_a_record_is_not_a_link(url):
+    """GitHub autolinks bare URLs; a model name must not become a link on the page."""
+    from fxbench.leaderboard.markdown import esc
+
+    text = render_leaderboard([_rec(url, 0, 0.1), _rec("cnn", 0, 0.2)], "r")
+    assert "evil" in text and not re.search(r"(?i)(https?|ftp)://evil|www\.evil", text)
+    assert esc(url).replace("\u200b", "") == url and esc(url) != url
+
+
 @pytest.mark.parametrize("evil", EVIL)
 def test_every_text_cell_taken_from_a_record_is_escaped(evil):
     """Model, task, sources, fxbench version and epochs note: none can end a cell, start a line, open a

@@ -58,13 +58,17 @@ _BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PUNCT = re.compile(r"([\\`\[\]|])")  # backslashes too, or "a\\|b" would end its cell at the pipe
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# GitHub turns bare URLs into links; a zero-width space after the scheme or "www" keeps them text
+_AUTOLINK = re.compile(r"(?i)(https?|ftp)(?=:/)|\b(www)(?=\.)")
+ZWSP = "\u200b"
 
 
 def esc(text: Any) -> str:
     """Text from a record, safe in a markdown table cell or line: no line breaks, no column breaks, no
-    HTML, no links or code spans; it shows as the text it was."""
+    HTML, no links (bare URLs included) or code spans; it shows as the text it was."""
     text = _CONTROL.sub(" ", _BREAK.sub(" ", str(text)))
     text = re.sub(r"[&<>]", lambda m: _ENTITIES[m.group()], text)
+    text = _AUTOLINK.sub(lambda m: m.group() + ZWSP, text)
     return _PUNCT.sub(r"\\\1", text)
 
 

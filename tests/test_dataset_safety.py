@@ -398,7 +398,8 @@ def test_hub_download_asks_for_the_manifest_s_files_only(small_dataset):
         assert info.value.exit_code == 2
 
 
-def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, task_dir, tmp_path, monkeypatch, capsys):
+def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, small_task, small_splits, tmp_path,
+                                                          monkeypatch, capsys):
     """Offline, from a Hugging Face cache laid out as snapshot_download leaves it."""
     import huggingface_hub.constants
 
@@ -426,7 +427,15 @@ def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, task_di
     assert main(["run", "--task", "small_bitcrush", "--model", "mean", "--data", "fxbench-test/tiny",
                  "--output", str(out), "--quiet"]) == 0
     record = json.loads(out.read_text())
-    assert record.get("data_revision", record["environment"].get("data_revision")) == sha
+    assert record["data_revision"] == sha and "data_revision" not in record["environment"]
+    from fxbench.scoring import write_predictions
+
+    test = small_splits["test"]
+    preds = write_predictions(tmp_path / "preds.csv", small_task, test.ids, test.y * 0 + 0.5)
+    scored = tmp_path / "scored.json"
+    assert main(["score", "--task", "small_bitcrush", "--predictions", str(preds), "--data",
+                 f"fxbench-test/tiny@{sha}", "--output", str(scored), "--quiet"]) == 0
+    assert json.loads(scored.read_text())["data_revision"] == sha
     capsys.readouterr()
     assert main(["run", "--task", "small_bitcrush", "--model", "mean", "--data", "fxbench-test/tiny@v9",
                  "--output", str(tmp_path / "rec2.json"), "--quiet"]) == 2

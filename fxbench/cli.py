@@ -447,7 +447,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from fxbench.export import BENCHMARK_ID, export_hub_results
 
     benchmark = args.benchmark_id or BENCHMARK_ID
-    paths = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark, overwrite=args.overwrite)
+    paths, rejected = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark,
+                                         overwrite=args.overwrite)
+    for why in rejected:
+        print(f"fxbench: warning: skipped rejected {Path(args.results).as_posix()}/{why}", file=sys.stderr)
     models = len({p.parent.parent.name for p in paths if p.parent.name == ".eval_results"})
     print(f"wrote {len(paths)} files into {args.out}: eval.yaml (for the benchmark dataset repo {benchmark}) and, for "
           f"each of {models} models, .eval_results/<task>.yaml and model-index.md (for its model repo)")

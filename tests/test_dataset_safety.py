@@ -350,6 +350,61 @@ def test_a_card_pointing_at_a_file_the_manifest_does_not_list_is_refused(small_d
     assert extra in str(info.value) and info.value.exit_code == 2
 
 
+def _edit_card(folder: Path, change) -> None:
+    import yaml
+
+    _, header, body = (folder / "README.md").read_text().split("---\n", 2)
+    card = yaml.safe_load(header)
+    change(card)
+    (folder / "README.md").write_text("---\n" + yaml.safe_dump(card, sort_keys=False) + "---\n" + body)
+
+
+def _small_config(card: dict) -> dict:
+    return next(c for c in card["configs"] if c["config_name"] == "small_bitcrush")
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda card: _small_config(card).update(data_dir="small_bitcrush"), "gives a data_dir"),
+    (lambda card: _small_config(card).pop("data_files"), "lists no data_files"),
+    (lambda card: card.pop("configs"), "lists no configs")])
+def test_a_card_leaving_datasets_to_find_the_files_is_refused(small_dataset, small_task, tmp_path, change, needle):
+    """A data_dir, or no data_files, and `datasets` discovers shards itself, an unlisted one among them."""
+    from fxbench.dataset.load import load_splits
+    from fxbench.dataset.verify import verify_dataset
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    extra = copy / "small_bitcrush" / "test-extra.parquet"
+    shutil.copy(copy / _test_shards(copy)[0], extra)
+    _set_labels(extra, 0.5)
+    _edit_card(copy, change)
+    with pytest.raises(FxbenchError, match=needle) as info:
+        load_splits(copy, small_task)
+    assert info.value.exit_code == 2
+    problems = verify_dataset(copy)
+    assert any(needle in p for p in problems) and "extra shard small_bitcrush/test-extra.parquet (not in the manifest)" \
+        in problems
+
+
+def test_verify_names_every_unlisted_file_and_a_bad_card(small_dataset, tmp_path):
+    from fxbench.dataset.verify import verify_dataset
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    assert verify_dataset(copy) == []
+    (copy / "small_bitcrush" / "notes.txt").write_text("x")
+    (copy / "small_bitcrush" / "rows.arrow").write_bytes(b"x")
+
+    def name_unlisted(card: dict) -> None:
+        for entry in _small_config(card)["data_files"]:
+            entry["path"] = [*entry["path"], "small_bitcrush/rows.arrow"] if entry["split"] == "test" else entry["path"]
+
+    _edit_card(copy, name_unlisted)
+    problems = verify_dataset(copy)
+    assert "extra file small_bitcrush/notes.txt (not in the manifest)" in problems
+    assert "extra file small_bitcrush/rows.arrow (not in the manifest)" in problems
+    assert any("names 'small_bitcrush/rows.arrow', which its fxbench.json does not list" in p for p in problems)
+    assert len(problems) == 3  # the card and the manifest are not extra files
+
+
 # 5. the `datasets` cache keyed by the manifest's content
 
 

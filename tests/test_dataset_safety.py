@@ -453,6 +453,21 @@ def test_hub_download_asks_for_the_manifest_s_files_only(small_dataset):
         assert info.value.exit_code == 2
 
 
+def test_publishing_uploads_the_manifest_s_files_only(small_dataset, tmp_path):
+    """upload_folder filters the folder with huggingface_hub's own filter_repo_objects: run it on a folder
+    holding a stray file to see what would go up."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    from fxbench.dataset.hub import publish_patterns
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    (copy / "secret.answers.json").write_text("{}")
+    (copy / "small_bitcrush" / "stray.parquet").write_bytes(b"x")
+    everything = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    sent = list(filter_repo_objects(everything, allow_patterns=publish_patterns(copy)))
+    assert sorted(sent) == sorted(["fxbench.json", "README.md", *_manifest(copy)["files"]])
+
+
 def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, small_task, small_splits, tmp_path,
                                                           monkeypatch, capsys):
     """Offline, from a Hugging Face cache laid out as snapshot_download leaves it."""

@@ -425,6 +425,23 @@ def test_two_folders_alike_in_names_load_their_own_data(small_dataset, small_tas
     assert (load_splits(a, small_task)["test"].y == first).all()
 
 
+def test_a_rebuild_of_the_same_data_reuses_the_datasets_cache(small_dataset, small_task, tmp_path):
+    """Only the build's time differs: same fingerprint, same shards, so no second arrow copy."""
+    from fxbench.dataset.cache import cache_root
+    from fxbench.dataset.load import content_key, load_splits
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    first = load_splits(copy, small_task)["test"].y
+    key = content_key(copy)
+    before = sorted((cache_root() / "hf-datasets").iterdir())
+    manifest = _manifest(copy)
+    manifest.update(created_at="2099-01-01T00:00:00+00:00", build_seconds=manifest["build_seconds"] + 1)
+    (copy / "fxbench.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    assert content_key(copy) == key
+    assert (load_splits(copy, small_task)["test"].y == first).all()
+    assert sorted((cache_root() / "hf-datasets").iterdir()) == before
+
+
 # 6. Hub datasets pinned to a revision
 
 

@@ -165,3 +165,15 @@ def test_a_run_record_is_strict_json_with_its_thread_count(tmp_path, task_dir, c
     assert record["config"]["fitted_score"] is None
     assert read_record(out)["model"] == "diverged:Diverged"
     assert (tmp_path / "r.loss.png").is_file()  # the figure copes with the missing values
+
+
+def test_record_path_is_output_or_a_new_name_under_the_results_folder(tmp_path, monkeypatch):
+    from fxbench.destination import record_path
+
+    record = json.loads(A_RECORD.read_text())
+    assert record_path(record, str(tmp_path / "x.json"), None) == tmp_path / "x.json"
+    under = record_path(record, None, str(tmp_path / "res"))
+    assert under.parent == tmp_path / "res" / record["task"] and under.suffix == ".json"
+    assert record_path(record, None, str(tmp_path / "res")) != under  # a new name each run
+    monkeypatch.chdir(tmp_path)
+    assert record_path(record, None, None).parent == Path("results") / record["task"]

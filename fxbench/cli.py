@@ -11,6 +11,9 @@ from fxbench import __version__
 from fxbench.errors import FxbenchError
 
 
+SOURCES = "synth (default), guitarset-excerpts, guitarset:PATH or folder:PATH (see `fxbench sources`)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fxbench", description="Benchmark for blind estimation of audio-effect "
                                 "parameters from wet audio.")
@@ -22,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--task", required=True, help="task name (see `fxbench tasks`) or a task .yaml file")
     r.add_argument("--model", required=True, help="model: a name (see `fxbench models`), path/to/file.py:Class "
                    "or package.module:Class")
-    r.add_argument("--source", default="synth", help="dry audio: synth (default, embedded) or folder:PATH")
+    r.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
     r.add_argument("--seed", type=int, default=0, help="model seed: initialisation and shuffling (default 0)")
     r.add_argument("--data-seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
     r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the paper's 30)")
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
                    "replaced atomically; any other non-empty folder only with --overwrite)")
     b.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an fxbench dataset "
                    "(never the source folder)")
-    b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
+    b.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
     b.add_argument("--seed", type=int, default=None, help="dataset seed: source audio and splits (default 0; a "
                    "--blind synth build draws a secret one)")
     b.add_argument("--workers", type=int, default=None, help="processes that render and write shards in "
@@ -97,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--predictions", required=True, help="CSV or JSON: id plus one column per parameter, "
                     "named <param> (physical units) or <param>_scaled ([0, 1])")
     sc.add_argument("--name", default=None, help="model name on the leaderboard (default: the file's stem)")
-    sc.add_argument("--source", default="synth", help="dry audio the dataset is built from (default synth)")
+    sc.add_argument("--source", default="synth", help=f"dry audio the dataset is built from: {SOURCES}")
     sc.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
     sc.add_argument("--data-dir", default=None, help="where datasets are built and cached")
     sc.add_argument("--data", default=None, help="score on this built dataset folder or Hub repo id instead of "
@@ -111,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate-model", help="check a model wrapper on a handful of rows before a long run")
     v.add_argument("model", help="a name, path/to/file.py:Class or package.module:Class")
     v.add_argument("--task", required=True, help="task name or .yaml file")
-    v.add_argument("--source", default="synth", help="dry audio (default synth)")
+    v.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
     v.add_argument("--data-dir", default=None, help="where datasets are built and cached")
     v.add_argument("--rows", type=int, default=16, help="training rows to fit on (default 16)")
 
@@ -192,14 +195,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _save_blind_predictions(outputs: dict, args: argparse.Namespace) -> Path:
     """A blind test split cannot be scored here: keep the predictions where the record would have gone."""
-    from fxbench.destination import default_results_dir, unique_path
+    from fxbench.destination import record_path
     from fxbench.scoring import write_predictions
 
     task = outputs["task"]
     record = {"task": task.task, "model": outputs["model"], "seed": outputs["seed"],
               "dataset_fingerprint": outputs["fingerprint"]}
-    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
-    path = _predictions_path(Path(args.output) if args.output else unique_path(folder, record))
+    path = _predictions_path(record_path(record, args.output, args.results_dir))
     if path.exists() and not args.overwrite:
         raise _predictions_exist(path)
     path = write_predictions(path, task, outputs["ids"], outputs["y_pred"])
@@ -253,11 +255,10 @@ def _check_destination(args: argparse.Namespace) -> None:
 
 def _save_record(record: dict, args: argparse.Namespace) -> Path:
     """Write the record (atomically) to --output, or under a new name in --results-dir, then show it."""
-    from fxbench.destination import default_results_dir, unique_path
+    from fxbench.destination import record_path
     from fxbench.results import write_record
 
-    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
-    path = Path(args.output) if args.output else unique_path(folder, record)
+    path = record_path(record, args.output, args.results_dir)
     try:
         write_record(record, path)
     except OSError as exc:
@@ -488,7 +489,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from fxbench.export import BENCHMARK_ID, export_hub_results
 
     benchmark = args.benchmark_id or BENCHMARK_ID
-    paths = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark, overwrite=args.overwrite)
+    paths, rejected = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark,
+                                         overwrite=args.overwrite)
+    for why in rejected:
+        print(f"fxbench: warning: skipped rejected {Path(args.results).as_posix()}/{why}", file=sys.stderr)
     models = len({p.parent.parent.name for p in paths if p.parent.name == ".eval_results"})
     print(f"wrote {len(paths)} files into {args.out}: eval.yaml (for the benchmark dataset repo {benchmark}) and, for "
           f"each of {models} models, .eval_results/<task>.yaml and model-index.md (for its model repo)")

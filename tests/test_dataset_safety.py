@@ -350,6 +350,61 @@ def test_a_card_pointing_at_a_file_the_manifest_does_not_list_is_refused(small_d
     assert extra in str(info.value) and info.value.exit_code == 2
 
 
+def _edit_card(folder: Path, change) -> None:
+    import yaml
+
+    _, header, body = (folder / "README.md").read_text().split("---\n", 2)
+    card = yaml.safe_load(header)
+    change(card)
+    (folder / "README.md").write_text("---\n" + yaml.safe_dump(card, sort_keys=False) + "---\n" + body)
+
+
+def _small_config(card: dict) -> dict:
+    return next(c for c in card["configs"] if c["config_name"] == "small_bitcrush")
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda card: _small_config(card).update(data_dir="small_bitcrush"), "gives a data_dir"),
+    (lambda card: _small_config(card).pop("data_files"), "lists no data_files"),
+    (lambda card: card.pop("configs"), "lists no configs")])
+def test_a_card_leaving_datasets_to_find_the_files_is_refused(small_dataset, small_task, tmp_path, change, needle):
+    """A data_dir, or no data_files, and `datasets` discovers shards itself, an unlisted one among them."""
+    from fxbench.dataset.load import load_splits
+    from fxbench.dataset.verify import verify_dataset
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    extra = copy / "small_bitcrush" / "test-extra.parquet"
+    shutil.copy(copy / _test_shards(copy)[0], extra)
+    _set_labels(extra, 0.5)
+    _edit_card(copy, change)
+    with pytest.raises(FxbenchError, match=needle) as info:
+        load_splits(copy, small_task)
+    assert info.value.exit_code == 2
+    problems = verify_dataset(copy)
+    assert any(needle in p for p in problems) and "extra shard small_bitcrush/test-extra.parquet (not in the manifest)" \
+        in problems
+
+
+def test_verify_names_every_unlisted_file_and_a_bad_card(small_dataset, tmp_path):
+    from fxbench.dataset.verify import verify_dataset
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    assert verify_dataset(copy) == []
+    (copy / "small_bitcrush" / "notes.txt").write_text("x")
+    (copy / "small_bitcrush" / "rows.arrow").write_bytes(b"x")
+
+    def name_unlisted(card: dict) -> None:
+        for entry in _small_config(card)["data_files"]:
+            entry["path"] = [*entry["path"], "small_bitcrush/rows.arrow"] if entry["split"] == "test" else entry["path"]
+
+    _edit_card(copy, name_unlisted)
+    problems = verify_dataset(copy)
+    assert "extra file small_bitcrush/notes.txt (not in the manifest)" in problems
+    assert "extra file small_bitcrush/rows.arrow (not in the manifest)" in problems
+    assert any("names 'small_bitcrush/rows.arrow', which its fxbench.json does not list" in p for p in problems)
+    assert len(problems) == 3  # the card and the manifest are not extra files
+
+
 # 5. the `datasets` cache keyed by the manifest's content
 
 
@@ -368,6 +423,23 @@ def test_two_folders_alike_in_names_load_their_own_data(small_dataset, small_tas
     (b / "fxbench.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     assert (load_splits(b, small_task)["test"].y == 0.5).all()
     assert (load_splits(a, small_task)["test"].y == first).all()
+
+
+def test_a_rebuild_of_the_same_data_reuses_the_datasets_cache(small_dataset, small_task, tmp_path):
+    """Only the build's time differs: same fingerprint, same shards, so no second arrow copy."""
+    from fxbench.dataset.cache import cache_root
+    from fxbench.dataset.load import content_key, load_splits
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    first = load_splits(copy, small_task)["test"].y
+    key = content_key(copy)
+    before = sorted((cache_root() / "hf-datasets").iterdir())
+    manifest = _manifest(copy)
+    manifest.update(created_at="2099-01-01T00:00:00+00:00", build_seconds=manifest["build_seconds"] + 1)
+    (copy / "fxbench.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    assert content_key(copy) == key
+    assert (load_splits(copy, small_task)["test"].y == first).all()
+    assert sorted((cache_root() / "hf-datasets").iterdir()) == before
 
 
 # 6. Hub datasets pinned to a revision
@@ -398,7 +470,23 @@ def test_hub_download_asks_for_the_manifest_s_files_only(small_dataset):
         assert info.value.exit_code == 2
 
 
-def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, task_dir, tmp_path, monkeypatch, capsys):
+def test_publishing_uploads_the_manifest_s_files_only(small_dataset, tmp_path):
+    """upload_folder filters the folder with huggingface_hub's own filter_repo_objects: run it on a folder
+    holding a stray file to see what would go up."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    from fxbench.dataset.hub import publish_patterns
+
+    copy = _copy(small_dataset, tmp_path / "copy")
+    (copy / "secret.answers.json").write_text("{}")
+    (copy / "small_bitcrush" / "stray.parquet").write_bytes(b"x")
+    everything = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    sent = list(filter_repo_objects(everything, allow_patterns=publish_patterns(copy)))
+    assert sorted(sent) == sorted(["fxbench.json", "README.md", *_manifest(copy)["files"]])
+
+
+def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, small_task, small_splits, tmp_path,
+                                                          monkeypatch, capsys):
     """Offline, from a Hugging Face cache laid out as snapshot_download leaves it."""
     import huggingface_hub.constants
 
@@ -426,7 +514,15 @@ def test_a_hub_dataset_is_read_at_one_commit_and_recorded(small_dataset, task_di
     assert main(["run", "--task", "small_bitcrush", "--model", "mean", "--data", "fxbench-test/tiny",
                  "--output", str(out), "--quiet"]) == 0
     record = json.loads(out.read_text())
-    assert record.get("data_revision", record["environment"].get("data_revision")) == sha
+    assert record["data_revision"] == sha and "data_revision" not in record["environment"]
+    from fxbench.scoring import write_predictions
+
+    test = small_splits["test"]
+    preds = write_predictions(tmp_path / "preds.csv", small_task, test.ids, test.y * 0 + 0.5)
+    scored = tmp_path / "scored.json"
+    assert main(["score", "--task", "small_bitcrush", "--predictions", str(preds), "--data",
+                 f"fxbench-test/tiny@{sha}", "--output", str(scored), "--quiet"]) == 0
+    assert json.loads(scored.read_text())["data_revision"] == sha
     capsys.readouterr()
     assert main(["run", "--task", "small_bitcrush", "--model", "mean", "--data", "fxbench-test/tiny@v9",
                  "--output", str(tmp_path / "rec2.json"), "--quiet"]) == 2

@@ -64,8 +64,8 @@ def build_dataset(task: TaskConfig, source: Source, seed: int, out_dir: Path, pr
 
     ``out_dir`` is replaced only when it is missing, empty or an fxbench dataset (``overwrite``: any folder
     but the source's own), checked before anything is rendered. ``workers`` processes render and featurise
-    recordings in parallel (None: $FXBENCH_WORKERS, else every core for a build of 64 clips or more); the
-    output is the same, byte for byte, for any number."""
+    recordings in parallel (None: $FXBENCH_WORKERS, else every core for a build of at least
+    ``workers.MIN_CLIPS_FOR_WORKERS`` clips); the output is the same, byte for byte, for any number."""
     from fxbench.dataset.integrity import remember
     from fxbench.dataset.swap import check_out_dir, clean_leftovers, source_folders, swap_in, temp_dir
 
@@ -175,8 +175,8 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
 
     def keep(result: ShardResult) -> int:
         """Take the result's clips up to its split's budget; its shards become dataset files, named by
-        content (`datasets` keys its cache by the card's file names, so a folder rebuilt in place with other
-        data is never served stale). Returns the clips taken."""
+        their sha256 (the manifest lists each with it, and fxbench keys its `datasets` cache on those
+        checksums, so other data is never served a stale copy). Returns the clips taken."""
         split = result.job.split
         in_flight[split] -= result.job.most_clips
         room = budget[split] - stats[split]["clips"]

@@ -36,12 +36,27 @@ def publish_dataset(path: Path, repo_id: str, private: bool = False) -> str:
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         api.upload_folder(folder_path=str(path), repo_id=repo_id, repo_type="dataset",
-                          commit_message="fxbench data publish")
+                          allow_patterns=publish_patterns(Path(path)), commit_message="fxbench data publish")
     except Exception as exc:  # network, auth and permission errors all surface here
         first = (str(exc).splitlines() or [""])[0][:200]
         raise FxbenchError(f"upload to {repo_id} failed ({type(exc).__name__}: {first}); check the network, "
                            f"the token's write access and the repo id") from None
     return f"https://huggingface.co/datasets/{repo_id}"
+
+
+def publish_patterns(path: Path) -> list[str]:
+    """What `publish_dataset` uploads: the manifest, the card and the shards the manifest lists, so nothing
+    else that lies in the folder (notes, an answer key, editor files) ever leaves the machine."""
+    import json
+
+    from fxbench.dataset.build import MANIFEST
+
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        raise FxbenchError(f"{path} has no readable {MANIFEST}; rebuild it with `fxbench data build`",
+                           exit_code=2) from None
+    return hub_patterns(manifest, str(path))
 
 
 @dataclass(frozen=True)

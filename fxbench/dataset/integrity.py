@@ -17,6 +17,7 @@ from fxbench.checksums import sha256_file
 from fxbench.errors import FxbenchError
 
 HASH_CACHE = "shard-hashes.json"
+CARD = "README.md"  # the dataset card, whose YAML header tells `datasets` which files to read
 
 
 class DatasetMismatch(FxbenchError):
@@ -81,32 +82,52 @@ def check_shards(root: Path, files: dict) -> None:
 
 def check_card(root: Path, files: dict) -> None:
     """`datasets` reads the files the card's YAML header names, not the manifest's: raise DatasetMismatch
-    when it names one the manifest does not list (so was never checked). No card: nothing to check."""
+    when it names one the manifest does not list (so was never checked), or leaves `datasets` to find the
+    files itself (a config with ``data_dir`` or without ``data_files``, or no configs). No card: nothing to
+    check."""
+    problem = card_problem(root, files)
+    if problem:
+        raise DatasetMismatch(problem)
+
+
+def card_problem(root: Path, files: dict) -> Optional[str]:
+    """The first way the card lets `datasets` read a file the manifest does not list, as one line; or None."""
     import yaml
 
+    card = Path(root) / CARD
     try:
-        text = (Path(root) / "README.md").read_text()
+        text = card.read_text()
     except OSError:
-        return
+        return None
+    rebuild = "rebuild the folder with `fxbench data build`"
     parts = text.split("---\n")
     try:
         header = yaml.safe_load(parts[1]) if text.startswith("---\n") and len(parts) > 2 else {}
     except yaml.YAMLError:
         header = None
     if not isinstance(header, dict):
-        raise DatasetMismatch(f"the card {Path(root) / 'README.md'} has no readable YAML header; rebuild the folder "
-                              f"with `fxbench data build`")
-    for config in header.get("configs") or []:
-        data_files = config.get("data_files") if isinstance(config, dict) else None
+        return f"the card {card} has no readable YAML header; {rebuild}"
+    configs = header.get("configs")
+    if not isinstance(configs, list) or not configs:
+        return (f"the card {card} lists no configs, so `datasets` would pick the files itself, unchecked; "
+                f"{rebuild}")
+    for config in configs:
+        name = config.get("config_name") if isinstance(config, dict) else None
+        if not isinstance(config, dict) or "data_dir" in config or not config.get("data_files"):
+            what = "gives a data_dir" if isinstance(config, dict) and "data_dir" in config else \
+                "lists no data_files"
+            return (f"the card {card}: config {name!r} {what}, so `datasets` would pick the files itself, "
+                    f"unchecked; {rebuild}")
+        data_files = config["data_files"]
         entries = data_files if isinstance(data_files, list) else [data_files]
         for entry in entries:
             paths = entry.get("path") if isinstance(entry, dict) else entry
             for pattern in paths if isinstance(paths, list) else [paths]:
                 for rel in _card_files(root, pattern):
                     if rel not in files:
-                        raise DatasetMismatch(
-                            f"the card {Path(root) / 'README.md'} names {rel!r}, which its fxbench.json does not "
-                            f"list (so it was never checked); rebuild the folder with `fxbench data build`")
+                        return (f"the card {card} names {rel!r}, which its fxbench.json does not list (so it "
+                                f"was never checked); {rebuild}")
+    return None
 
 
 def _card_files(root: Path, pattern: object) -> list[str]:

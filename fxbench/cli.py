@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
 from fxbench import __version__
 from fxbench.errors import FxbenchError
+
+
+SOURCES = "synth (default), guitarset-excerpts, guitarset:PATH or folder:PATH (see `fxbench sources`)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--task", required=True, help="task name (see `fxbench tasks`) or a task .yaml file")
     r.add_argument("--model", required=True, help="model: a name (see `fxbench models`), path/to/file.py:Class "
                    "or package.module:Class")
-    r.add_argument("--source", default="synth", help="dry audio: synth (default, embedded) or folder:PATH")
+    r.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
     r.add_argument("--seed", type=int, default=0, help="model seed: initialisation and shuffling (default 0)")
     r.add_argument("--data-seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
     r.add_argument("--epochs", type=int, default=None, help="training epochs (default: the paper's 30)")
@@ -33,9 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                    "shown on the leaderboard)")
     r.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     r.add_argument("--data-dir", default=None, help="where datasets are built and cached "
-                   "(default: $FXBENCH_CACHE or ~/.cache/fxbench)")
+                   "(default: $FXBENCH_CACHE, else $XDG_CACHE_HOME/fxbench, else ~/.cache/fxbench)")
     r.add_argument("--data", default=None, help="run on this built dataset folder or Hub dataset repo id "
-                   "(ORG/NAME) instead of building one")
+                   "(ORG/NAME, or ORG/NAME@REV for a branch, tag or commit) instead of building one")
     _record_args(r)
     _eval_args(r)
     _also_eval_arg(r)
@@ -51,9 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     b = dsub.add_parser("build", help="write a task's Hugging Face dataset folder")
     b.add_argument("--task", required=True, help="task name or .yaml file; `all` or a comma list (bitcrush,delay) "
                    "builds several tasks into one repository, one config each, the dry clips stored once")
-    b.add_argument("--out", required=True, help="dataset folder to write (replaced atomically if it exists)")
-    b.add_argument("--source", default="synth", help="dry audio: synth (default) or folder:PATH")
-    b.add_argument("--seed", type=int, default=0, help="dataset seed: source audio and splits (default 0)")
+    b.add_argument("--out", required=True, help="dataset folder to write (an existing fxbench dataset there is "
+                   "replaced atomically; any other non-empty folder only with --overwrite)")
+    b.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an fxbench dataset "
+                   "(never the source folder)")
+    b.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
+    b.add_argument("--seed", type=int, default=None, help="dataset seed: source audio and splits (default 0; a "
+                   "--blind synth build draws a secret one)")
     b.add_argument("--workers", type=int, default=None, help="processes that render and write shards in "
                    "parallel (default: $FXBENCH_WORKERS, else every core for 32+ clips); the output is the same for "
                    "any number")
@@ -92,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     sc.add_argument("--predictions", required=True, help="CSV or JSON: id plus one column per parameter, "
                     "named <param> (physical units) or <param>_scaled ([0, 1])")
     sc.add_argument("--name", default=None, help="model name on the leaderboard (default: the file's stem)")
-    sc.add_argument("--source", default="synth", help="dry audio the dataset is built from (default synth)")
+    sc.add_argument("--source", default="synth", help=f"dry audio the dataset is built from: {SOURCES}")
     sc.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
     sc.add_argument("--data-dir", default=None, help="where datasets are built and cached")
     sc.add_argument("--data", default=None, help="score on this built dataset folder or Hub repo id instead of "
@@ -106,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate-model", help="check a model wrapper on a handful of rows before a long run")
     v.add_argument("model", help="a name, path/to/file.py:Class or package.module:Class")
     v.add_argument("--task", required=True, help="task name or .yaml file")
-    v.add_argument("--source", default="synth", help="dry audio (default synth)")
+    v.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
     v.add_argument("--data-dir", default=None, help="where datasets are built and cached")
     v.add_argument("--rows", type=int, default=16, help="training rows to fit on (default 16)")
 
@@ -174,6 +182,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
                            "(each record gets its own name under --results-dir)", exit_code=2)
     _check_destination(args)
+    _check_blind_predictions(args)
     for record, outputs in execute_all(cfg):
         if record is None:
             _save_blind_predictions(outputs, args)
@@ -186,19 +195,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _save_blind_predictions(outputs: dict, args: argparse.Namespace) -> Path:
     """A blind test split cannot be scored here: keep the predictions where the record would have gone."""
-    from fxbench.destination import default_results_dir, unique_path
+    from fxbench.destination import record_path
     from fxbench.scoring import write_predictions
 
     task = outputs["task"]
     record = {"task": task.task, "model": outputs["model"], "seed": outputs["seed"],
               "dataset_fingerprint": outputs["fingerprint"]}
-    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
-    path = Path(args.output) if args.output else unique_path(folder, record)
-    path = write_predictions(path.with_name(path.stem + ".predictions.csv"), task, outputs["ids"], outputs["y_pred"])
+    path = _predictions_path(record_path(record, args.output, args.results_dir))
+    if path.exists() and not args.overwrite:
+        raise _predictions_exist(path)
+    path = write_predictions(path, task, outputs["ids"], outputs["y_pred"])
     print(f"blind test split: no targets to score against, wrote the test predictions to {path}; score them with "
           f"`fxbench score --task {task.task} --data {args.data} --predictions {path} --name {outputs['model']} "
           f"--answers KEY`")
     return path
+
+
+def _predictions_path(record_path: Path) -> Path:
+    return record_path.with_name(record_path.stem + ".predictions.csv")
+
+
+def _predictions_exist(path: Path) -> FxbenchError:
+    return FxbenchError(f"{path} already exists (a blind run writes its test predictions there); pass --overwrite "
+                        f"to replace it, or give another --output", exit_code=2)
+
+
+def _check_blind_predictions(args: argparse.Namespace) -> None:
+    """Before training, as for --output: a run on a blind --data folder would replace <output>.predictions.csv.
+    A Hub --data is taken as possibly blind (its manifest is not fetched yet)."""
+    import json
+
+    if not (args.output and args.data) or args.overwrite:
+        return
+    path = _predictions_path(Path(args.output))
+    if not path.exists():
+        return
+    manifest = Path(args.data) / "fxbench.json"
+    if Path(args.data).is_dir():
+        try:
+            if json.loads(manifest.read_text()).get("blind") is not True:
+                return
+        except (OSError, ValueError, AttributeError):
+            return  # not a readable dataset: the run says so itself
+    raise _predictions_exist(path)
 
 
 def _check_output(output: Optional[str], example: str) -> None:
@@ -216,12 +255,15 @@ def _check_destination(args: argparse.Namespace) -> None:
 
 def _save_record(record: dict, args: argparse.Namespace) -> Path:
     """Write the record (atomically) to --output, or under a new name in --results-dir, then show it."""
-    from fxbench.destination import default_results_dir, unique_path
+    from fxbench.destination import record_path
     from fxbench.results import write_record
 
-    folder = Path(args.results_dir) if args.results_dir else default_results_dir()
-    path = Path(args.output) if args.output else unique_path(folder, record)
-    write_record(record, path)
+    path = record_path(record, args.output, args.results_dir)
+    try:
+        write_record(record, path)
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
     _print_metrics(record)
     print(f"result record: {path}")
     return path
@@ -380,11 +422,13 @@ def _cmd_data(args: argparse.Namespace) -> int:
         raise FxbenchError("--blind builds one task's dataset; give one --task", exit_code=2)
     if args.blind:
         return _build_blind(args)
+    args.seed = 0 if args.seed is None else args.seed
     if several:
         return _build_several(args)
     task = load_task(args.task)
     source = open_source(args.source, task, args.seed, args.clips_per_recording)
-    manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet, workers=args.workers)
+    manifest = build_dataset(task, source, args.seed, Path(args.out), progress=not args.quiet, workers=args.workers,
+                             overwrite=args.overwrite)
     s = manifest["splits"]
     print(f"wrote {args.out}: {task.task} train/validation/test = {s['train']['rows']}/"
           f"{s['validation']['rows']}/{s['test']['rows']} rows, fingerprint {manifest['fingerprint'][:12]}, "
@@ -395,19 +439,27 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 def _build_blind(args: argparse.Namespace) -> int:
     from fxbench.dataset.answers import answers_path_for
-    from fxbench.dataset.blind import build_blind
+    from fxbench.dataset.blind import blind_seed, build_blind, check_blind_source
     from fxbench.sources import open_source
+    from fxbench.sources.registry import parse_source_spec
     from fxbench.task import load_task
 
     out = Path(args.out)
     answers = Path(args.answers) if args.answers else answers_path_for(out)
     task = load_task(args.task)
-    source = open_source(args.source, task, args.seed, args.clips_per_recording)
-    manifest, key = build_blind(task, source, args.seed, out, answers, progress=not args.quiet, workers=args.workers)
+    entry, _ = parse_source_spec(args.source)
+    check_blind_source(entry.name)
+    seed, warning = blind_seed(entry.name, args.seed)
+    if warning:
+        print(f"fxbench: warning: {warning}", file=sys.stderr)
+    source = open_source(args.source, task, seed, args.clips_per_recording)
+    manifest, key = build_blind(task, source, seed, out, answers, progress=not args.quiet, workers=args.workers,
+                                overwrite=args.overwrite)
     s = manifest["splits"]
     print(f"wrote {out}: {task.task} train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/"
           f"{s['test']['rows']} rows, the test split blind, fingerprint {manifest['fingerprint'][:12]}")
-    print(f"wrote the answer key {answers} ({len(key.rows)} test rows): keep it private, and publish only {out}")
+    print(f"wrote the answer key {answers} ({len(key.rows)} test rows and the data seed, which {out} withholds): "
+          f"keep it private, and publish only {out}")
     return 0
 
 
@@ -420,7 +472,8 @@ def _build_several(args: argparse.Namespace) -> int:
         raise FxbenchError(f"--task {args.task} names a task twice; list each once", exit_code=2)
     tasks = [load_task(n) for n in names]
     manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet,
-                           workers=args.workers, clips_per_recording=args.clips_per_recording)
+                           workers=args.workers, clips_per_recording=args.clips_per_recording,
+                           overwrite=args.overwrite)
     for name, m in manifest["tasks"].items():
         s = m["splits"]
         print(f"  {name}: train/validation/test = {s['train']['rows']}/{s['validation']['rows']}/{s['test']['rows']} "
@@ -436,7 +489,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from fxbench.export import BENCHMARK_ID, export_hub_results
 
     benchmark = args.benchmark_id or BENCHMARK_ID
-    paths = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark, overwrite=args.overwrite)
+    paths, rejected = export_hub_results(Path(args.results), Path(args.out), benchmark_id=benchmark,
+                                         overwrite=args.overwrite)
+    for why in rejected:
+        print(f"fxbench: warning: skipped rejected {Path(args.results).as_posix()}/{why}", file=sys.stderr)
     models = len({p.parent.parent.name for p in paths if p.parent.name == ".eval_results"})
     print(f"wrote {len(paths)} files into {args.out}: eval.yaml (for the benchmark dataset repo {benchmark}) and, for "
           f"each of {models} models, .eval_results/<task>.yaml and model-index.md (for its model repo)")
@@ -472,9 +528,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except FxbenchError as exc:
         print(f"fxbench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("fxbench: interrupted; nothing half-written was kept", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        from fxbench.dataset.terminate import Terminated
+
+        killed = isinstance(exc, Terminated)
+        print(f"fxbench: {'terminated' if killed else 'interrupted'}; nothing half-written was kept", file=sys.stderr)
+        return 143 if killed else 130
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"fxbench: no space left on device writing {exc.filename or 'a file'}; free space or use "
+              f"--data-dir", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -47,6 +47,14 @@ def unique_path(results_dir: Path, record: dict) -> Path:
             return path
 
 
+def record_path(record: dict, output: Optional[str], results_dir: Optional[str]) -> Path:
+    """Where a run's record (or what stands for it) goes: ``--output`` as given, else a new name under
+    ``--results-dir`` or the default results folder; the one rule for every command that writes one."""
+    if output:
+        return Path(output)
+    return unique_path(Path(results_dir) if results_dir else default_results_dir(), record)
+
+
 def figure_paths(path: Path) -> dict[str, Path]:
     """The figures that share a record's stem."""
     stem = Path(path).with_suffix("")

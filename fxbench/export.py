@@ -31,6 +31,7 @@ TASK_TYPE = "audio-classification"  # the Hub task tag closest to parameter esti
 PRETTY = {"synth_to_synth": "synth → synth", "real_to_real": "real → real", "synth_to_real": "synth → real",
           "real_to_synth": "real → synth"}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_HUB_DATA = re.compile(r"^data:([A-Za-z0-9][\w.-]*/[\w.-]+)(?:@([^\s@]+))?$")  # `--data ORG/NAME[@REV]`
 
 DESCRIPTION = " ".join("""
 fxbench: blind estimation of audio-effect parameters (bit depth, sample rate, delay time, limiter threshold and
@@ -89,22 +90,32 @@ class Ranked:
 
     @property
     def hub_dataset(self) -> Optional[str]:
-        """The Hub dataset the model trained on, when its record says so (`fxbench run --data ORG/NAME`)."""
-        data = self.source[len("data:"):] if self.source.startswith("data:") else ""
-        return data if _REPO_ID.match(data) else None
+        """The Hub dataset the model trained on, when its record says so (`fxbench run --data ORG/NAME[@REV]`)."""
+        found = _HUB_DATA.match(self.source)
+        return found.group(1) if found else None
+
+    @property
+    def hub_revision(self) -> Optional[str]:
+        """The branch, tag or commit of that Hub dataset, when ``--data`` named one."""
+        found = _HUB_DATA.match(self.source)
+        return found.group(2) if found else None
 
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
-def ranked_results(results_dir: Path) -> list[Ranked]:
-    """Every ranked leaderboard row of the records under ``results_dir``, in page order."""
-    from fxbench.leaderboard.standings import join_distinct, load_records, standings
+def ranked_results(results_dir: Path) -> tuple[list[Ranked], list[str]]:
+    """Every ranked leaderboard row of the records under ``results_dir``, in page order, and the one-line
+    reason of each file rejected (skipped, as the leaderboard lists it apart and never ranks it)."""
+    from fxbench.leaderboard.standings import frame, join_distinct, standings
+    from fxbench.results import scan_records
 
-    df = load_records(results_dir)
+    found, bad = scan_records(results_dir)
+    rejected = [why for _, why in bad]
+    df = frame([r for _, r in found], [p.as_posix() for p, _ in found])
     if df.empty:
-        return []
+        return [], rejected
     st = standings(df)
     st = st[st["group"] == 0]
     keys = ["task", "condition", "group", "model"]
@@ -125,7 +136,7 @@ def ranked_results(results_dir: Path) -> list[Ranked]:
             split="test" if row["eval_split"] == "test" else "train+validation+test",
             date=max(str(c) for c in recs["created_at"]), blind="blind" in recs and bool(recs["blind"].all()),
             epochs=join_distinct(e for e in recs["epochs"] if e is not None), short=bool(row["short"])))
-    return out
+    return out, rejected
 
 
 def _unit(recs, param: str) -> str:
@@ -138,7 +149,9 @@ def _notes(r: Ranked, what: str) -> str:
     seeds = f"mean of {r.seeds} seeds (std {r.mae_std:.4f})" if r.seeds > 1 and _finite(r.mae_std) else \
         f"{r.seeds} seed"
     parts = [f"fxbench {r.task} v{r.task_version}, {PRETTY[r.condition]}: {what} (lower is better)", seeds,
-             f"trained on source {r.source}" + (f" (Hub dataset {r.hub_dataset})" if r.hub_dataset else ""),
+             f"trained on source {r.source}" + (f" (Hub dataset {r.hub_dataset}"
+                                                f"{f' at {r.hub_revision}' if r.hub_revision else ''})"
+                                                if r.hub_dataset else ""),
              f"dataset fingerprint {r.dataset_fingerprint}"]
     if r.eval_dataset_fingerprint:
         parts.append(f"scored on source {r.eval_source}, dataset fingerprint {r.eval_dataset_fingerprint}")
@@ -175,7 +188,7 @@ def model_index_card(model: str, rows: list[Ranked], benchmark_id: str) -> str:
     results = []
     for r in rows:
         dataset = {"dataset_type": r.hub_dataset or benchmark_id, "dataset_name": f"fxbench {r.task} ({PRETTY[r.condition]})",
-                   "dataset_config": r.task_id, "dataset_split": r.split,
+                   "dataset_config": r.task_id, "dataset_split": r.split, "dataset_revision": r.hub_revision,
                    "dataset_args": {k: v for k, v in (("fingerprint", r.dataset_fingerprint), ("source", r.source),
                                                       ("eval_fingerprint", r.eval_dataset_fingerprint),
                                                       ("eval_source", r.eval_source),
@@ -209,7 +222,7 @@ def _dump(value) -> str:
 
 def hub_files(rows: list[Ranked], benchmark_id: str) -> dict[Path, str]:
     """Relative path -> text of every exported file."""
-    from fxbench.results import slug
+    from fxbench.destination import slug
 
     files = {Path("eval.yaml"): _dump(eval_yaml(rows))}
     models: dict[str, list[Ranked]] = {}
@@ -229,9 +242,9 @@ def hub_files(rows: list[Ranked], benchmark_id: str) -> dict[Path, str]:
 
 
 def export_hub_results(results_dir: Path, out: Path, *, benchmark_id: str = BENCHMARK_ID,
-                       overwrite: bool = False) -> list[Path]:
+                       overwrite: bool = False) -> tuple[list[Path], list[str]]:
     """Write the Hub files of every ranked result under ``out``; each file atomically, none replaced unless
-    ``overwrite``. Returns the paths written."""
+    ``overwrite``. Returns the paths written and the reason of each record file skipped as rejected."""
     from fxbench.results import atomic_write_text
 
     if not _REPO_ID.match(benchmark_id):
@@ -240,9 +253,11 @@ def export_hub_results(results_dir: Path, out: Path, *, benchmark_id: str = BENC
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise FxbenchError(f"--out {out} is a file; give a folder to write the Hub files into", exit_code=2)
-    rows = ranked_results(Path(results_dir))
+    rows, rejected = ranked_results(Path(results_dir))
     if not rows:
-        raise FxbenchError(f"{results_dir} holds no ranked result records; run `fxbench run` first", exit_code=2)
+        why = f" ({len(rejected)} rejected: {rejected[0]})" if rejected else ""
+        raise FxbenchError(f"{results_dir} holds no ranked result records{why}; run `fxbench run` first",
+                           exit_code=2)
     files = {out / rel: text for rel, text in hub_files(rows, benchmark_id).items()}
     there = [p for p in files if p.exists()]
     if there and not overwrite:
@@ -250,4 +265,4 @@ def export_hub_results(results_dir: Path, out: Path, *, benchmark_id: str = BENC
                            f"--overwrite to replace them, or pick another --out", exit_code=2)
     for path, text in files.items():
         atomic_write_text(path, text)
-    return list(files)
+    return list(files), rejected

@@ -81,7 +81,6 @@ class Environment(_Strict):
     cpu_count: Optional[Count] = None
     cuda: Optional[str] = None
     torch_threads: Optional[Annotated[int, Field(ge=1)]] = None  # torch.get_num_threads() while training
-    data_revision: Optional[str] = None  # Hub revision of --data
 
 
 class Record(_Strict):
@@ -114,7 +113,7 @@ class Record(_Strict):
     environment: Environment = Environment()
     created_at: Text
     blind: bool = False  # scored against a hidden answer key
-    data_revision: Optional[str] = None  # Hub revision of --data (also accepted in environment or config)
+    data_revision: Optional[str] = None  # Hub commit of --data
 
 
 def _nonfinite(value: Any, path: str = "") -> Optional[str]:

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-from fxbench.destination import slug, unique_path as default_path  # noqa: F401 - also named from here
 from fxbench.errors import FxbenchError
 from fxbench.record_schema import SCHEMA_VERSION, check_record
 
@@ -100,6 +99,13 @@ def upgrade_record(record: dict) -> dict:
         record.setdefault("condition", "synth_to_synth" if synth else "real_to_real")
     if version <= 3:  # 4 only adds fields with defaults and holds every field to the strict schema
         record["schema_version"] = 4
+    env = record.get("environment")
+    if isinstance(env, dict) and "data_revision" in env:  # an early placement: the field is top level now
+        env = dict(env)
+        revision = env.pop("data_revision")
+        record["environment"] = env
+        if record.get("data_revision") is None:
+            record["data_revision"] = revision
     return record
 
 

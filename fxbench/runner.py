@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Optional
 
-from fxbench.destination import default_results_dir  # noqa: F401 - also named from here
 from fxbench.models.base import TrainConfig
 from fxbench.task import TaskConfig, load_task
 
@@ -72,6 +70,7 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
     path, manifest, build_s = resolve_dataset(task, cfg.source, cfg.data_seed, cfg.data_dir, cfg.data,
                                               progress=cfg.train.progress,
                                               clips_per_recording=cfg.clips_per_recording)
+    data_revision = _data_revision(cfg.data)
     t = time.perf_counter()
     splits = load_splits(path, task)
     evaluations = [resolve_evaluation(task, cfg, path, manifest, splits)]
@@ -112,7 +111,7 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
             history=list(getattr(model, "history", []) or []),
             timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
                     "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-            environment=_environment(threads))
+            environment=_environment(threads), data_revision=data_revision)
         out.append((record, {"task": task, "y_true": test.y, "y_pred": pred}))
     return out
 
@@ -153,6 +152,15 @@ def reconstruction_metrics(recon, test) -> dict[str, Any]:
     return {"l1": float(np.abs(recon - dry).mean()), "l2": float(((recon - dry) ** 2).mean()),
             "identity_l1": float(np.abs(test.x - dry).mean()), "identity_l2": float(((test.x - dry) ** 2).mean()),
             "n": int(len(dry))}
+
+
+def _data_revision(data: Optional[str]) -> Optional[str]:
+    """The Hub commit ``--data`` was read at (None for a local folder or a cached build), for the record."""
+    if data is None:
+        return None
+    from fxbench.dataset.hub import resolve_data
+
+    return resolve_data(data).revision  # already resolved by resolve_dataset: no second download
 
 
 def _torch_threads() -> int:

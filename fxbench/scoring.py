@@ -333,10 +333,17 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
         metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
         timing={"build_s": build_s, "load_s": load_s, "score_s": score_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-        environment={})
-    if blind:
-        record["blind"] = True
+        environment={}, blind=blind, data_revision=_data_revision(data))
     return record, warnings
+
+
+def _data_revision(data: str | None) -> str | None:
+    """The Hub commit ``--data`` was read at (None for a local folder), so the record names what it scored."""
+    if data is None:
+        return None
+    from fxbench.dataset.hub import resolve_data
+
+    return resolve_data(data).revision  # resolved once per process: the commit the rows came from
 
 
 def _check_blind(manifest: dict, data: str | None, answers: str | Path | None, eval_source: str | None) -> bool:

@@ -16,8 +16,11 @@ os.environ["HF_DATASETS_CACHE"] = HF_CACHE
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The datasets cache holds a copy of every dataset the tests load (about 400 MB a run): remove it."""
+    """The datasets caches hold a copy of every dataset the tests load (about 400 MB a run): remove them
+    (fxbench keeps its arrow copies under its own cache root, one folder per dataset content)."""
     shutil.rmtree(HF_CACHE, ignore_errors=True)
+    if os.environ.get("FXBENCH_CACHE"):
+        shutil.rmtree(Path(os.environ["FXBENCH_CACHE"]) / "hf-datasets", ignore_errors=True)
 
 
 SMALL_BITCRUSH = """\

@@ -190,12 +190,20 @@ def test_run_on_blind_data_writes_predictions_that_score_like_the_open_run(blind
     assert "cnn (blind: 1 of 2)" in board.read_text()
 
 
-def test_cli_blind_build_keeps_the_key_beside_and_never_overwrites_it(task_dir, tmp_path, capsys):
+def test_cli_blind_build_keeps_the_key_beside_and_never_overwrites_it(small_task, tmp_path, capsys):
+    from fxbench.dataset.build import fingerprint
+    from fxbench.sources import open_source
+
     out = tmp_path / "pub" / "blind"
     argv = ["data", "build", "--task", TASK, "--out", str(out), "--blind", "--quiet"]
     assert main(argv) == 0, capsys.readouterr().err
     key = tmp_path / "pub" / "blind.answers.json"
     assert "answer key" in capsys.readouterr().out and key.is_file()
+    # a secret seed, in the key only: with it (and only with it) the organiser rebuilds the same dataset
+    seed = json.loads(key.read_text())["seed"]
+    manifest = json.loads((out / "fxbench.json").read_text())
+    assert manifest["seed"] is None and isinstance(seed, int) and seed != 0
+    assert fingerprint(small_task, open_source("synth", small_task, seed), seed) == manifest["fingerprint"]
     assert main(["data", "verify", str(out)]) == 0
     capsys.readouterr()
     before = (key.read_bytes(), sorted(p.name for p in out.rglob("*")))
@@ -223,3 +231,122 @@ def test_publishing_twice_from_one_build_gives_new_secret_ids(blind, small_datas
     publish_blind(small_dataset, again, key2, small_task)
     assert not set(_test_table(again)["id"].to_pylist()) & set(_test_table(out)["id"].to_pylist())
     shutil.rmtree(again)
+
+
+# what blind protects: no public audio, no public seed, no labelled copy left, no key or predictions lost
+
+def test_the_folder_and_card_withhold_the_seed_and_the_key_keeps_it(blind, small_dataset):
+    import yaml
+
+    from fxbench.dataset.build import fingerprint_ok
+
+    out, key = blind
+    manifest = json.loads((out / "fxbench.json").read_text())
+    assert manifest["seed"] is None and json.loads(key.read_text())["seed"] == 0
+    card = (out / "README.md").read_text()
+    assert yaml.safe_load(card.split("---\n")[1])["fxbench"]["seed"] is None
+    assert "with a withheld seed" in card and "seed 0" not in card
+    assert fingerprint_ok(manifest)  # what can be checked without the seed still is
+    assert not fingerprint_ok({**manifest, "task_definition": {**manifest["task_definition"], "version": 9}})
+    assert not fingerprint_ok({**manifest, "fingerprint": "not a fingerprint"})
+
+
+def test_a_blind_synth_build_draws_a_secret_seed_and_warns_about_a_given_one():
+    from fxbench.dataset.blind import blind_seed
+
+    drawn = {blind_seed("synth", None) for _ in range(3)}
+    assert len(drawn) == 3 and all(w is None and 0 <= s < 2 ** 62 for s, w in drawn)
+    seed, warning = blind_seed("synth", 5)
+    assert seed == 5 and "anyone who guesses the seed can rebuild" in warning
+    assert blind_seed("folder", None) == (0, None) and blind_seed("folder", 7) == (7, None)
+
+
+@pytest.mark.parametrize("source", ["guitarset-excerpts", "guitarset:{tmp}/GuitarSet"])
+def test_blind_refuses_a_source_whose_recordings_are_public(source, task_dir, tmp_path, capsys):
+    argv = ["data", "build", "--task", TASK, "--source", source.format(tmp=tmp_path), "--out", str(tmp_path / "b"),
+            "--blind", "--quiet"]
+    assert main(argv) == 2
+    line = _err_line(capsys)
+    assert "recordings are public" in line and "folder:PATH" in line and list(tmp_path.iterdir()) == []
+
+
+def test_publishing_a_build_of_public_recordings_is_refused(small_dataset, small_task, tmp_path):
+    from fxbench.errors import FxbenchError
+
+    built = tmp_path / "built"
+    shutil.copytree(small_dataset, built)
+    manifest = json.loads((built / "fxbench.json").read_text())
+    manifest["source"]["name"] = "guitarset-excerpts"
+    (built / "fxbench.json").write_text(json.dumps(manifest))
+    with pytest.raises(FxbenchError, match="recordings are public"):
+        publish_blind(built, tmp_path / "out", tmp_path / "k.json", small_task)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["built"]
+
+
+def test_sigterm_while_publishing_leaves_no_labelled_copy_nor_key(small_task, tmp_path, monkeypatch):
+    """SIGTERM after the labelled build is made, while the blind copy is written: the labelled copy (only its
+    owner could read it) is removed with the rest, and the interrupt reaches the caller."""
+    import os
+    import signal
+
+    import fxbench.dataset.blind as blind_mod
+    from fxbench.dataset.terminate import Terminated
+    from fxbench.sources import open_source
+
+    parent = tmp_path / "pub"
+    modes, real_write_new = [], blind_mod.write_new
+
+    def terminated_while_writing_the_key(path, key):
+        modes.extend(stat.S_IMODE(p.stat().st_mode) for p in parent.glob(".blind.labelled-*"))
+        os.kill(os.getpid(), signal.SIGTERM)
+        real_write_new(path, key)
+
+    monkeypatch.setattr(blind_mod, "write_new", terminated_while_writing_the_key)
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # without the fix, SIGTERM would go unnoticed
+    try:
+        with pytest.raises(Terminated):
+            blind_mod.build_blind(small_task, open_source("synth", small_task, 0), 0, parent / "blind",
+                                  parent / "blind.answers.json", progress=False, workers=1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert modes == [0o700]
+    assert list(parent.iterdir()) == []
+
+
+def test_a_killed_blind_build_s_labelled_copy_is_cleaned_up(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from fxbench.dataset.swap import clean_leftovers
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead, live = proc.pid, os.getppid()
+    stale, kept = tmp_path / f".ds.labelled-{dead}-0123abcd", tmp_path / f".ds.labelled-{live}-fedcba98"
+    for d in (stale, kept):
+        (d / "ds").mkdir(parents=True)
+    assert clean_leftovers(tmp_path) == [stale] and [p.name for p in tmp_path.iterdir()] == [kept.name]
+
+
+def test_a_key_path_into_the_folder_through_dots_or_a_link_is_refused(task_dir, tmp_path, capsys):
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    (tmp_path / "link").symlink_to(pub / "blind", target_is_directory=True)
+    for answers in (pub / "y" / ".." / "blind" / "k.json", tmp_path / "link" / "k.json"):
+        argv = ["data", "build", "--task", TASK, "--out", str(pub / "blind"), "--blind", "--answers", str(answers),
+                "--quiet"]
+        assert main(argv) == 2
+        assert "inside the dataset folder" in _err_line(capsys) and list(pub.iterdir()) == []
+
+
+def test_blind_predictions_are_not_overwritten_without_overwrite(blind, task_dir, tmp_path, capsys):
+    out, _ = blind
+    earlier = tmp_path / "cnn.predictions.csv"
+    earlier.write_text("id,bit_depth_scaled\nearlier,0.5\n")
+    argv = ["run", "--task", TASK, "--model", "cnn", "--epochs", "1", "--data", str(out), "--output",
+            str(tmp_path / "cnn.json"), "--quiet"]
+    assert main(argv) == 2
+    line = _err_line(capsys)
+    assert f"{earlier} already exists" in line and "--overwrite" in line
+    assert earlier.read_text() == "id,bit_depth_scaled\nearlier,0.5\n" and not (tmp_path / "cnn.json").exists()

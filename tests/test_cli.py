@@ -274,3 +274,17 @@ def test_the_readme_command_in_a_clone_leaves_git_status_clean(tmp_path):
                             text=True, check=True)
     assert status.stdout == ""
     assert len(_records(clone / "results" / "bitcrush")) == 2
+
+
+@pytest.mark.parametrize("command", [["run"], ["data", "build"], ["score"], ["validate-model"]])
+def test_source_help_names_every_source_kind(command, capsys):
+    """--source help must not hide sources `fxbench sources` offers."""
+    from fxbench.sources.registry import available_sources
+
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    help_text = text[text.index("--source SOURCE ", text.index("options:")):]
+    for entry in available_sources().values():
+        assert entry.usage.split(":")[0] in help_text[:300], entry.usage
+    assert "fxbench sources" in help_text[:300]

@@ -137,9 +137,19 @@ def test_a_damaged_shard_is_a_clear_error(small_task, tmp_path):
     from fxbench.dataset.load import load_splits
     from fxbench.errors import FxbenchError
 
+    import json
+
+    from fxbench.checksums import sha256_file
+
     out = tmp_path / "ds"
     build_dataset(small_task, open_source("synth", small_task, 0), 0, out, progress=False)
-    next(out.glob("small_bitcrush/train-*.parquet")).write_bytes(b"not parquet")
+    shard = next(out.glob("small_bitcrush/train-*.parquet"))
+    shard.write_bytes(b"not parquet")
+    with pytest.raises(FxbenchError, match=f"shard {shard.relative_to(out)} of .* does not match the sha256"):
+        load_splits(out, small_task)
+    manifest = json.loads((out / "fxbench.json").read_text())  # a manifest that vouches for the damage
+    manifest["files"][shard.relative_to(out).as_posix()] = sha256_file(shard)
+    (out / "fxbench.json").write_text(json.dumps(manifest))
     with pytest.raises(FxbenchError, match="delete the folder and run again"):
         load_splits(out, small_task)
 

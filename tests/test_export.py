@@ -100,3 +100,40 @@ def test_existing_files_are_kept_unless_overwrite(exported, tmp_path, capsys):
     assert yaml.safe_load((out / "models" / "mean" / ".eval_results" / "delay.yaml").read_text())[0]["dataset"]["id"] \
         == "me/fx"
     assert not [p for p in out.rglob(".*.tmp")]
+
+
+def test_a_rejected_record_is_skipped_with_a_warning(exported, tmp_path, capsys):
+    """As on the leaderboard: a broken file is named and left out, the ranked results still exported."""
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS, results)
+    (results / "bitcrush" / "broken.json").write_text("{not json")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["export", "hub-results", "--results", str(results), "--out", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "warning" in err[0] and "bitcrush/broken.json" in err[0]
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == \
+        sorted(p.relative_to(exported) for p in exported.rglob("*") if p.is_file())
+
+
+def test_a_hub_dataset_keeps_its_revision_in_the_export():
+    from huggingface_hub import metadata_load
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    from fxbench.export import Ranked, eval_results_entries, model_index_card
+
+    row = Ranked(task="bitcrush", condition="synth_to_synth", model="cnn", seeds=1, mae=0.1, mae_std=float("nan"),
+                 per_param={}, task_version=1, dataset_fingerprint="a" * 64, eval_dataset_fingerprint=None,
+                 source="data:org/name@v1.0", eval_source=None, split="test", date="2024-01-01", blind=False,
+                 epochs="30", short=False)
+    assert (row.hub_dataset, row.hub_revision) == ("org/name", "v1.0")
+    assert "Hub dataset org/name at v1.0" in eval_results_entries([row], "fxbench/fxbench")[0]["notes"]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        card = Path(d) / "README.md"
+        card.write_text(model_index_card("cnn", [row], "fxbench/fxbench"))
+        _, results = model_index_to_eval_results(metadata_load(card)["model-index"])
+    assert results[0].dataset_type == "org/name" and results[0].dataset_revision == "v1.0"

@@ -34,9 +34,13 @@ def _digest(task: str, version: int) -> str:
 
 
 def _rec(model: str, seed: int, mae: float, *, task: str = "bitcrush", version: int = 1, fp: str = FP_A,
-         rows: list[float] | None = None, chance: float = 0.35, epochs: int | None = None) -> dict:
-    """A schema-2 record built from the real schema-1 one, with the fields a test cares about."""
+         rows: list[float] | None = None, chance: float = 0.35, epochs: int | None = None,
+         no_rows: bool = False) -> dict:
+    """A schema-2 record built from the real schema-1 one, with the fields a test cares about; its per-row
+    errors all ``mae`` unless given (or none, with ``no_rows``)."""
     r = copy.deepcopy(SCHEMA1)
+    if rows is None and not no_rows:
+        rows = [round(mae, 6)] * r["n_test"]
     r.update(schema_version=2, task=task, task_version=version, model=model, seed=seed, dataset_fingerprint=fp,
              submission={"kind": "model", "spec": model}, predictions_sha256=None, row_abs_errors=rows,
              task_digest=_digest(task, version))
@@ -112,7 +116,7 @@ def test_two_seeds_give_mean_std_seeds_and_bootstrap_ci(tmp_path):
     rng = np.random.default_rng(5)
     rows = [np.round(rng.uniform(0, 0.2, 40), 6) for _ in range(2)]
     recs = [_rec("cnn", s, float(rows[s].mean()), rows=rows[s].tolist(), epochs=30) for s in (0, 1)]
-    recs.append(_rec("mean", 0, 0.26))  # schema-1 style: no per-row errors
+    recs.append(_rec("mean", 0, 0.26, rows=[0.26] * 40))
     text = render_leaderboard(recs, "r")
     cell = dict(zip(_head(text), _ranked(text)["cnn"]))
     maes = [r["metrics"]["mae"] for r in recs[:2]]
@@ -123,7 +127,7 @@ def test_two_seeds_give_mean_std_seeds_and_bootstrap_ci(tmp_path):
     idx = np.random.default_rng(0).integers(0, len(avg), size=(2000, len(avg)))
     lo, hi = np.percentile(avg[idx].mean(axis=1), [2.5, 97.5])
     assert cell["95% CI"] == f"[{lo:.4f}, {hi:.4f}]" and lo < avg.mean() < hi
-    assert dict(zip(_head(text), _ranked(text)["mean"]))["95% CI"] == "n/a"
+    assert dict(zip(_head(text), _ranked(text)["mean"]))["95% CI"] == "[0.2600, 0.2600]"
     alone = render_leaderboard(recs[:2], "r")  # an interval depends only on the model's own records
     assert dict(zip(_head(alone), _ranked(alone)["cnn"]))["95% CI"] == cell["95% CI"]
 
@@ -180,6 +184,36 @@ def test_a_forged_task_version_or_digest_never_ranks():
     assert "forged" not in overview and "tampered" not in overview
     alone = render_leaderboard([forged], "r")  # nothing honest: nothing ranked, nothing in the overview
     assert "Nothing ranked" in alone and "## Overview" not in alone
+
+
+def test_a_forged_version_beside_the_public_digest_never_ranks():
+    """The installed digest is public: a record copying it but claiming version 999 must not become the
+    current group and push the honest records out."""
+    from fxbench.task import load_task
+
+    honest = [_rec("cnn", s, 0.1) for s in range(2)]
+    forged = _rec("forged", 0, 0.0001, version=999)
+    forged["task_digest"] = load_task("bitcrush").digest()
+    df = frame(honest + [forged])
+    assert set(df.loc[df["group"] == 0, "model"]) == {"cnn"} and not df.loc[df["model"] == "forged", "rankable"].any()
+    text = render_leaderboard(honest + [forged], "r")
+    assert set(_ranked(text)) == {"cnn"} and _ranked(text)["cnn"][0] == "1"
+    assert "task version 999, not the installed task definition" in text.split("#### Other task versions")[1]
+
+
+def test_a_record_without_row_errors_never_ranks():
+    """Its MAE is checked against nothing: a record claiming 0.0001 with no rows is listed apart, with why."""
+    honest = [_rec("cnn", s, 0.1) for s in range(2)]
+    unchecked = _rec("unchecked", 0, 0.0001, no_rows=True)
+    df = frame(honest + [unchecked])
+    assert set(df.loc[df["group"] == 0, "model"]) == {"cnn"}
+    assert not df.loc[df["model"] == "unchecked", "rankable"].any()
+    text = render_leaderboard(honest + [unchecked], "r")
+    assert set(_ranked(text)) == {"cnn"}
+    other = text.split("#### Other task versions and datasets")[1]
+    assert "unchecked" in other and "no per-row errors to check its MAE against" in other
+    alone = render_leaderboard([unchecked], "r")
+    assert "Nothing ranked" in alone and "no per-row errors to check its MAE against" in alone
 
 
 def test_the_default_dataset_ranks_before_a_more_used_one():
@@ -648,6 +682,17 @@ def test_text_from_records_is_escaped_and_keeps_the_table_shape():
 
 EVIL = ["back\\|slash", "[click](https://evil.example)", "`code|span`", "&lt;img src=x&gt;", "tab\there\rcr",
         "<img src=x onerror=alert(1)>"]
+
+
+@pytest.mark.parametrize("url", ["https://evil.example/x", "HTTP://evil.example", "www.evil.example",
+                                 "see ftp://evil.example"])
+def test_a_bare_url_in_a_record_is_not_a_link(url):
+    """GitHub autolinks bare URLs; a model name must not become a link on the page."""
+    from fxbench.leaderboard.markdown import esc
+
+    text = render_leaderboard([_rec(url, 0, 0.1), _rec("cnn", 0, 0.2)], "r")
+    assert "evil" in text and not re.search(r"(?i)(https?|ftp)://evil|www\.evil", text)
+    assert esc(url).replace("\u200b", "") == url and esc(url) != url
 
 
 @pytest.mark.parametrize("evil", EVIL)

@@ -100,14 +100,17 @@ def test_duplicate_keys_in_a_record_file_are_rejected(tmp_path):
         read_record(path)
 
 
-@pytest.mark.parametrize("where", ["top", "environment", "config"])
+@pytest.mark.parametrize("where", ["top", "environment"])
 def test_blind_and_data_revision_are_accepted(where):
+    """data_revision lives at the top level; one under environment (an early placement) is read there."""
+    from fxbench.record_schema import Environment
+
     record = json.loads(A_RECORD.read_text())
     record["blind"] = True
-    {"top": record, "environment": record["environment"], "config": record["config"]}[where]["data_revision"] = "abc123"
+    {"top": record, "environment": record["environment"]}[where]["data_revision"] = "abc123"
     got = validate_record(record, "x")
-    assert got["blind"] is True
-    assert (got if where == "top" else got[where])["data_revision"] == "abc123"
+    assert got["blind"] is True and got["data_revision"] == "abc123"
+    assert "data_revision" not in got["environment"] and "data_revision" not in Environment.model_fields
 
 
 def test_a_record_that_would_be_rejected_is_never_written(tmp_path):
@@ -162,3 +165,15 @@ def test_a_run_record_is_strict_json_with_its_thread_count(tmp_path, task_dir, c
     assert record["config"]["fitted_score"] is None
     assert read_record(out)["model"] == "diverged:Diverged"
     assert (tmp_path / "r.loss.png").is_file()  # the figure copes with the missing values
+
+
+def test_record_path_is_output_or_a_new_name_under_the_results_folder(tmp_path, monkeypatch):
+    from fxbench.destination import record_path
+
+    record = json.loads(A_RECORD.read_text())
+    assert record_path(record, str(tmp_path / "x.json"), None) == tmp_path / "x.json"
+    under = record_path(record, None, str(tmp_path / "res"))
+    assert under.parent == tmp_path / "res" / record["task"] and under.suffix == ".json"
+    assert record_path(record, None, str(tmp_path / "res")) != under  # a new name each run
+    monkeypatch.chdir(tmp_path)
+    assert record_path(record, None, None).parent == Path("results") / record["task"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,6 +40,7 @@ class AnswerKey(_Strict):
     task_version: int
     task_digest: str
     dataset_fingerprint: str
+    seed: Optional[int] = None  # the data seed the blind folder withholds: the organiser rebuilds with it
     parameters: dict[str, str]  # name -> unit
     created_at: str
     rows: dict[str, AnswerRow]  # blind id -> targets
@@ -53,11 +54,16 @@ def answers_path_for(out: Path) -> Path:
 
 
 def check_answers_path(answers: Path, out: Path) -> None:
-    """Fail before any work on a key that would land inside the folder or replace an existing file."""
-    answers, out = Path(answers).absolute(), Path(out).absolute()
-    if answers == out or out in answers.parents:
-        raise FxbenchError(f"--answers {answers} is inside the dataset folder {out}, which is published; put the key "
-                           f"outside it (default: {answers_path_for(out)})", exit_code=2)
+    """Fail before any work on a key that would land inside the folder (which the swap replaces, deleting it)
+    or replace an existing file. Paths are compared as written and resolved (links, ``..``), so neither a
+    link nor ``..`` can smuggle the key into the folder."""
+    answers, out = Path(answers), Path(out)
+    written = (answers.absolute(), out.absolute())
+    resolved = (answers.parent.resolve() / answers.name, out.resolve())
+    for key, folder in (written, resolved):
+        if key == folder or folder in key.parents:
+            raise FxbenchError(f"--answers {answers} is inside the dataset folder {out}, which is published and "
+                               f"replaced; put the key outside it (default: {answers_path_for(out)})", exit_code=2)
     if answers.exists() or answers.is_symlink():
         raise _exists(answers)
 

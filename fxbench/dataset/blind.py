@@ -1,11 +1,15 @@
 """A dataset folder whose test split can be handed out: targets withheld, rows shuffled and re-keyed.
 
-Row ids (`<clip_id>-g<grid index>`), the clip and recording ids (which group the renders of one dry clip),
-the row order and the dry clips of the test split all give the answer away, so the published copy drops the
-target columns and the dry test shards, and replaces each test row's ids with an HMAC of its original id
-under a random secret that is never stored; the rows are ordered by that id, so the order says nothing
-either. The targets go to a separate answer key (`answers.py`). Train and validation stay byte for byte
-as built, and the manifest keeps the build's fingerprint, so a blind score ranks beside the labelled ones.
+A test row's label can be read off its target columns, off its row id (a keyed hash under the public
+fingerprint of the clip id and grid point, which anyone with the clip id can recompute for every grid point),
+off the clip and recording ids (which group the renders of one dry clip), the row order and the dry clips of
+the test split. So the published copy drops the target columns and the dry test shards, and replaces each
+test row's ids with an HMAC of its original id under a random secret that is never stored; the rows are
+ordered by that id, so the order says nothing either. The labels could also be had by rendering the test
+audio again: a blind build refuses sources whose recordings are public, and withholds the data seed from
+the folder (a synth build draws a secret one); the answer key (``answers.py``) keeps the seed and the
+targets. Train and validation stay byte for byte as built, and the manifest keeps the build's fingerprint,
+so a blind score ranks beside the labelled ones.
 
 Tables are transformed column by column with pyarrow, whatever type a column has.
 """
@@ -17,15 +21,17 @@ import json
 import os
 import secrets
 import shutil
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from fxbench.checksums import sha256_file
 from fxbench.dataset.answers import AnswerKey, AnswerRow, check_answers_path, write_new
-from fxbench.dataset.build import DRY_CONFIG, MANIFEST, _swap_in, build_dataset
+from fxbench.dataset.build import DRY_CONFIG, MANIFEST, build_dataset
+from fxbench.dataset.swap import check_out_dir, clean_leftovers, source_folders, swap_in, temp_dir
+from fxbench.dataset.terminate import sigterm_as_interrupt
 from fxbench.errors import FxbenchError
 from fxbench.sources.base import Source
+from fxbench.sources.registry import source_entry
 from fxbench.task import TaskConfig
 
 ID_HEX = 16  # hex digits kept of each HMAC-SHA256 id
@@ -41,16 +47,49 @@ def target_columns(task: TaskConfig) -> list[str]:
     return ["grid_index", *[c for p in task.parameters for c in (p.name, f"{p.name}_scaled")]]
 
 
+def check_blind_source(name: str | None) -> None:
+    """Refuse a source whose recordings anyone can get: they can be rendered over the task's whole grid and
+    matched to the test rows, labels and all, whatever the published folder withholds."""
+    entry = source_entry(name) if name else None
+    if entry is not None and entry.public_audio:
+        raise FxbenchError(f"--blind on source {name!r}: its recordings are public, so anyone can render them over "
+                           f"the grid and match the test rows; blind protects only audio others don't have: use "
+                           f"--source folder:PATH with your own recordings, or synth with a secret seed", exit_code=2)
+
+
+def blind_seed(source_name: str | None, seed: int | None) -> tuple[int, str | None]:
+    """(the data seed of a blind build, a warning or None). A synth source makes its audio from the seed, so
+    a blind synth build draws a secret one unless ``seed`` is given; other sources default to 0 as usual."""
+    entry = source_entry(source_name) if source_name else None
+    if entry is None or entry.kind != "synth":
+        return (0 if seed is None else seed), None
+    if seed is None:
+        return secrets.randbits(62), None
+    return seed, (f"--seed {seed} with --blind on a synth source: anyone who guesses the seed can rebuild the test "
+                  f"split with its labels; drop --seed to draw a secret one")
+
+
+@sigterm_as_interrupt()
 def build_blind(task: TaskConfig, source: Source, seed: int, out: Path, answers: Path, progress: bool = True,
-                workers: int | None = None) -> tuple[dict, AnswerKey]:
+                workers: int | None = None, overwrite: bool = False) -> tuple[dict, AnswerKey]:
     """Build ``task`` as usual in a private folder, then publish its blind copy in ``out`` and the key in
-    ``answers`` (which must not exist yet). Returns (the blind folder's manifest, the key)."""
+    ``answers`` (which must not exist yet). Returns (the blind folder's manifest, the key). ``out`` is
+    replaced only as a plain build would replace it (see ``swap.check_out_dir``). The labelled build lives
+    in a folder only its owner can read, removed on any exit, SIGTERM included; one a killed process left
+    is removed by the next build beside it."""
     out = Path(out)
+    check_blind_source(getattr(source, "name", None))
+    check_out_dir(out, overwrite, source_folders(source))
     check_answers_path(answers, out)
-    staging = out.parent / f".{out.name}.labelled-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(out.parent)
+    staging = temp_dir(out, "labelled")
+    staging.mkdir(mode=0o700)
+    os.chmod(staging, 0o700)  # whatever the umask
     try:
-        build_dataset(task, source, seed, staging, progress=progress, workers=workers)
-        return publish_blind(staging, out, answers, task)
+        built = staging / out.name
+        build_dataset(task, source, seed, built, progress=progress, workers=workers)
+        return publish_blind(built, out, answers, task)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -70,19 +109,23 @@ def publish_blind(built: Path, out: Path, answers: Path, task: TaskConfig) -> tu
     if manifest.get("blind"):
         raise FxbenchError(f"{built} is already blind; build the labelled dataset again to make a new blind copy",
                            exit_code=2)
+    check_blind_source((manifest.get("source") or {}).get("name"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = temp_dir(out)
     try:
         blind_manifest, key = _blind_copy(built, tmp, manifest, task, secrets.token_bytes(32))
         write_new(answers, key)
         try:
-            _swap_in(tmp, out)
+            swap_in(tmp, out)
         except BaseException:
             Path(answers).unlink(missing_ok=True)
             raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if not Path(answers).is_file():
+        raise FxbenchError(f"the answer key {answers} is gone after {out} was put in place, so the blind folder "
+                           f"cannot be scored; build it again with --answers outside {out}", exit_code=2)
     return blind_manifest, key
 
 
@@ -125,7 +168,7 @@ def _blind_copy(built: Path, root: Path, manifest: dict, task: TaskConfig, secre
         shuffled = shuffled.set_column(at, shuffled.schema.field(at), pa.array(ordered, type=shuffled.schema.field(at).type))
     shuffled = shuffled.replace_schema_metadata(_metadata_without(shuffled.schema.metadata, dropped))
     files.update(_write_test_shards(shuffled, root, task.task, len(tests)))
-    blind = {**manifest, "files": files, "blind": True, "withheld_columns": sorted(dropped)}
+    blind = {**manifest, "files": files, "blind": True, "withheld_columns": sorted(dropped), "seed": None}
     _write_card(root, task, blind)
     (root / MANIFEST).write_text(json.dumps(blind, indent=2, sort_keys=True) + "\n")
     return blind, key
@@ -140,6 +183,7 @@ def _answer_key(task: TaskConfig, manifest: dict, table, original: list[str], id
                               units={p.name: float(cols[p.name][k]) for p in task.parameters})
     return AnswerKey(format="fxbench-answers/1", task=task.task, task_version=task.version,
                      task_digest=manifest["task_digest"], dataset_fingerprint=manifest["fingerprint"],
+                     seed=manifest["seed"],
                      parameters={p.name: p.unit for p in task.parameters},
                      created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                      rows=dict(sorted(rows.items())))
@@ -181,15 +225,19 @@ def _write_test_shards(table, root: Path, config: str, n_shards: int) -> dict[st
 BLIND_SECTION = """## Blind test split
 
 The test split's targets are withheld: its rows carry no `grid_index` and no parameter columns (`datasets`
-shows them as null), their `id`, `clip_id` and `recording_id` are opaque keys, their order is shuffled, and
-the `dry` config has no test split. Train and validation are as built. Predict the test rows and send the
-predictions (`id` plus one `<param>_scaled` column per parameter) to whoever holds the answer key; they score
-them with `fxbench score --task {task} --data <this folder> --predictions FILE --answers KEY`.
+shows them as null), their `id`, `clip_id` and `recording_id` are opaque keys under a secret, their order is
+shuffled, and the `dry` config has no test split. The build's data seed is withheld too (the answer key
+keeps it), and its audio is not public, so the test split cannot be rendered again with its labels. This
+protects the labels from being read off or rebuilt from what is published; it cannot stop anyone who
+labels the test audio some other way. Train and validation are as built. Predict the test rows and send
+the predictions (`id` plus one `<param>_scaled` column per parameter) to whoever holds the answer key;
+they score them with `fxbench score --task {task} --data <this folder> --predictions FILE --answers KEY`.
 """
 
 
 def _write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
-    """The build's card, saying that the test targets are withheld and listing no dry test split."""
+    """The build's card (``manifest`` lists no dry test shards, so neither does the card), saying that the
+    test targets are withheld."""
     import yaml
 
     from fxbench.dataset.card import write_card
@@ -198,9 +246,6 @@ def _write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
     card = root / "README.md"
     _, head, body = card.read_text(encoding="utf-8").split("---\n", 2)
     header = yaml.safe_load(head)
-    for info in header.get("dataset_info", []):
-        if info.get("config_name") == DRY_CONFIG:
-            info["splits"] = [s for s in info["splits"] if s["name"] != "test"]
     header.setdefault("fxbench", {})["blind"] = True
     title, _, rest = body.lstrip("\n").partition("\n")
     body = f"{title}\n\n{BLIND_SECTION.format(task=task.task)}{rest}"

@@ -13,16 +13,17 @@ import json
 import os
 import shutil
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import fxbench
 from fxbench.checksums import sha256_file
 from fxbench.dataset.audio import decode_audio
-from fxbench.dataset.build import DRY_CONFIG, FORMAT_VERSION, MANIFEST, _swap_in, build_dataset
+from fxbench.dataset.build import DRY_CONFIG, FORMAT_VERSION, MANIFEST, build_dataset
 from fxbench.dataset.clips import SPLITS
 from fxbench.dataset.shards import ShardFile
+from fxbench.dataset.swap import check_out_dir, clean_leftovers, source_folders, swap_in, temp_dir
+from fxbench.dataset.terminate import sigterm_as_interrupt
 from fxbench.errors import FxbenchError
 from fxbench.task import TaskConfig
 
@@ -74,17 +75,23 @@ def _merge_dry(parts: list[Path], root: Path) -> tuple[dict[str, str], dict[str,
     return files, counts
 
 
+@sigterm_as_interrupt()
 def build_tasks(tasks: list[TaskConfig], source_spec: str, seed: int, out_dir: Path,
-                progress: bool = True, workers: int | None = None, clips_per_recording: int | None = None) -> dict:
+                progress: bool = True, workers: int | None = None, clips_per_recording: int | None = None,
+                overwrite: bool = False) -> dict:
     """Build every task of ``tasks`` from ``source_spec`` into one repository folder; return its manifest.
-    ``clips_per_recording`` (None: each task's default for the source's kind) applies to every task."""
+    ``clips_per_recording`` (None: each task's default for the source's kind) applies to every task;
+    ``out_dir`` is replaced only as ``build_dataset`` replaces its own."""
     from fxbench.dataset.card import write_multi_card
+    from fxbench.dataset.integrity import remember
     from fxbench.sources import open_source
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    check_out_dir(out_dir, overwrite, source_folders(open_source(source_spec, tasks[0], seed, clips_per_recording)))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    clean_leftovers(out_dir.parent)
+    tmp = temp_dir(out_dir)
     try:
         tmp.mkdir()
         per_task, parts, files = {}, [], {}
@@ -112,8 +119,9 @@ def build_tasks(tasks: list[TaskConfig], source_spec: str, seed: int, out_dir: P
         }
         write_multi_card(tmp, tasks, manifest)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        _swap_in(tmp, out_dir)
+        swap_in(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    remember(out_dir, manifest["files"])
     return manifest

@@ -136,8 +136,9 @@ Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_ind
 def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
     return f"""## Columns
 
-- `id`: 16 hex digits, a keyed hash of the clip and grid point: stable for this build, it tells nothing of
-  the row's label; `split`; `recording_id`, `clip_id`: where the row came from; `grid_index`: the grid point.
+- `id`: 16 hex digits, a hash of the clip and grid point keyed by the fingerprint: stable for this build; it
+  does not spell the grid point, but anyone with the clip id can recompute it for each grid point, so it is
+  no secret; `split`; `recording_id`, `clip_id`: where the row came from; `grid_index`: the grid point.
 - one column per parameter in its unit, and `<name>_scaled` in [0, 1] (the regression target).
 - `mel`: the wet clip's Mel spectrogram, float16, shape ({task.features.n_mels}, {task.n_frames}): {task.sample_rate} Hz,
   n_fft {task.features.n_fft}, hop {task.features.hop_length}, {task.features.n_mels} mels, power in dB, min-max scaled to [0, 1] per clip.
@@ -170,6 +171,11 @@ def _write(root: Path, header: dict, body: str) -> None:
     (root / "README.md").write_text(text, encoding="utf-8")
 
 
+def _seed_text(seed: int | None) -> str:
+    """A blind folder withholds its seed: with it, anyone could rebuild the test split with its labels."""
+    return "a withheld seed" if seed is None else f"seed {seed}"
+
+
 def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
     source_name = manifest["source"].get("name", "")
     header = {
@@ -188,7 +194,7 @@ def write_card(root: Path, task: TaskConfig, manifest: dict) -> None:
 
 {task.description}
 
-Built by fxbench {manifest['fxbench_version']} from source `{src.get('name')}` with seed {manifest['seed']}.
+Built by fxbench {manifest['fxbench_version']} from source `{src.get('name')}` with {_seed_text(manifest['seed'])}.
 Fingerprint `{manifest['fingerprint']}`. {_licence_text(source_name)}
 
 ## Load it

@@ -1,8 +1,12 @@
 """Publish a built dataset folder to the Hugging Face Hub, and fetch one back for `fxbench run --data`."""
 from __future__ import annotations
 
+import functools
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from fxbench.errors import FxbenchError
 
@@ -32,7 +36,7 @@ def publish_dataset(path: Path, repo_id: str, private: bool = False) -> str:
     try:
         api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
         api.upload_folder(folder_path=str(path), repo_id=repo_id, repo_type="dataset",
-                          commit_message="fxbench data publish")
+                          allow_patterns=publish_patterns(Path(path)), commit_message="fxbench data publish")
     except Exception as exc:  # network, auth and permission errors all surface here
         first = (str(exc).splitlines() or [""])[0][:200]
         raise FxbenchError(f"upload to {repo_id} failed ({type(exc).__name__}: {first}); check the network, "
@@ -40,19 +44,97 @@ def publish_dataset(path: Path, repo_id: str, private: bool = False) -> str:
     return f"https://huggingface.co/datasets/{repo_id}"
 
 
-def resolve_data(spec: str) -> Path:
-    """A local dataset folder as is, or a Hub dataset repo id downloaded (or found in the local HF cache)."""
+def publish_patterns(path: Path) -> list[str]:
+    """What `publish_dataset` uploads: the manifest, the card and the shards the manifest lists, so nothing
+    else that lies in the folder (notes, an answer key, editor files) ever leaves the machine."""
+    import json
+
+    from fxbench.dataset.build import MANIFEST
+
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        raise FxbenchError(f"{path} has no readable {MANIFEST}; rebuild it with `fxbench data build`",
+                           exit_code=2) from None
+    return hub_patterns(manifest, str(path))
+
+
+@dataclass(frozen=True)
+class ResolvedData:
+    """Where ``--data`` was found, and for a Hub dataset the commit it was read at (for the record)."""
+
+    path: Path
+    revision: Optional[str] = None  # the Hub commit sha; None for a local folder
+
+
+_REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+def parse_hub_spec(spec: str) -> tuple[str, Optional[str]]:
+    """``ORG/NAME`` or ``ORG/NAME@REV`` (a branch, tag or commit) -> (repo id, revision or None)."""
+    repo, at, rev = spec.partition("@")
+    parts = repo.split("/")
+    if len(parts) != 2 or not all(_REPO_PART.match(p) for p in parts) or (at and not rev.strip()):
+        raise FxbenchError(f"--data {spec}: no such folder, and not a Hub dataset id (ORG/NAME or ORG/NAME@REV)",
+                           exit_code=2)
+    return repo, (rev.strip() or None)
+
+
+def hub_patterns(manifest: object, spec: str) -> list[str]:
+    """The files to download for a dataset: its manifest, its card and the shards the manifest lists (nothing
+    else in the repo). A listed path outside the folder, or one a pattern would widen, is refused."""
+    from fxbench.dataset.build import MANIFEST
+    from fxbench.dataset.integrity import relative_ok
+
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not files:
+        raise FxbenchError(f"--data {spec}: its {MANIFEST} lists no shard files; it is not an fxbench dataset",
+                           exit_code=2)
+    for rel in files:
+        if not relative_ok(rel) or any(c in rel for c in "*?[]"):
+            raise FxbenchError(f"--data {spec}: its {MANIFEST} lists {rel!r}, not a plain path inside the dataset "
+                               f"folder; refusing to download it (ask the publisher to rebuild and publish again)",
+                               exit_code=2)
+    return [MANIFEST, "README.md", *sorted(files)]
+
+
+def resolve_data(spec: str) -> ResolvedData:
+    """A local dataset folder as is, or a Hub dataset at one commit: ``ORG/NAME@REV`` pins a branch, tag or
+    commit (default: main), resolved to its commit sha, of which only the manifest, the card and the listed
+    shards are downloaded (offline: taken from the local Hugging Face cache)."""
     path = Path(spec).expanduser()
     if path.exists():
-        return path
-    if spec.count("/") != 1:
-        raise FxbenchError(f"--data {spec}: no such folder, and not a Hub repo id (ORG/NAME)", exit_code=2)
+        return ResolvedData(path)
+    repo, rev = parse_hub_spec(spec)
+    return _download(repo, rev, spec)
+
+
+@functools.lru_cache(maxsize=None)
+def _download(repo: str, rev: Optional[str], spec: str) -> ResolvedData:
+    """Once per process: the run that resolved the data records the same commit it read."""
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=spec, repo_type="dataset"))
+        if _offline():
+            folder = Path(snapshot_download(repo_id=repo, repo_type="dataset", revision=rev))
+            return ResolvedData(folder, folder.name if _COMMIT.match(folder.name) else rev)
+        import json
+
+        from huggingface_hub import HfApi, hf_hub_download
+
+        from fxbench.dataset.build import MANIFEST
+
+        sha = HfApi().dataset_info(repo, revision=rev).sha
+        manifest = json.loads(Path(hf_hub_download(repo, MANIFEST, repo_type="dataset", revision=sha)).read_text())
+        folder = snapshot_download(repo_id=repo, repo_type="dataset", revision=sha,
+                                   allow_patterns=hub_patterns(manifest, spec))
+        return ResolvedData(Path(folder), sha)
+    except FxbenchError:
+        raise
     except Exception as exc:
         first = (str(exc).splitlines() or [""])[0][:160]
         where = "offline and not in the local Hugging Face cache" if _offline() else "could not be downloaded"
-        raise FxbenchError(f"--data {spec}: no such folder, and the Hub dataset {where} ({type(exc).__name__}: "
+        at = f" at {rev}" if rev else ""
+        raise FxbenchError(f"--data {spec}: no such folder, and the Hub dataset{at} {where} ({type(exc).__name__}: "
                            f"{first})", exit_code=2) from None

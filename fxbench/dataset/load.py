@@ -1,11 +1,13 @@
 """Load a built dataset folder through `datasets.load_dataset`, into SplitData for the models."""
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 
-from fxbench.dataset.build import DRY_CONFIG
+from fxbench.dataset.build import DRY_CONFIG, MANIFEST
 from fxbench.dataset.cache import read_manifest
 from fxbench.dataset.clips import SPLITS
 from fxbench.dataset.split import SplitData
@@ -14,12 +16,31 @@ from fxbench.task import TaskConfig
 
 
 def load_hf(path: Path, config: str):
-    """`datasets.load_dataset` on the folder, quietly (fxbench draws its own progress)."""
+    """`datasets.load_dataset` on the folder, quietly (fxbench draws its own progress), with its arrow copy
+    cached per content: `datasets` keys a local folder by its name and file names, so two folders alike in
+    those, or one whose shards were replaced in place, would otherwise be served the same old rows. The key
+    is the fingerprint and the shards' checksums, not the whole manifest, so a rebuild of the same data
+    (a new build time, the same bytes) reuses the copy instead of adding one."""
     import datasets
+
+    from fxbench.dataset.cache import cache_root
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    return datasets.load_dataset(str(path), config)
+    return datasets.load_dataset(str(path), config, cache_dir=str(cache_root() / "hf-datasets" / content_key(path)))
+
+
+def content_key(path: Path) -> str:
+    """What the folder's rows are, in 16 hex digits: its fingerprint(s) and the ``files`` map of its manifest."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
+        tasks = manifest.get("tasks") or {}
+        content = {"fingerprint": manifest.get("fingerprint"), "files": manifest["files"],
+                   "tasks": {name: m.get("fingerprint") for name, m in tasks.items()}}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        raise FxbenchError(f"{path} has no readable {MANIFEST}: it is not a complete fxbench dataset; rebuild it "
+                           f"with `fxbench data build`") from None
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class DryLookup:

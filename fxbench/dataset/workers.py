@@ -102,8 +102,18 @@ def shard_pool(task: TaskConfig, source: Source, workers: int | None = None
     with ProcessPoolExecutor(n, mp_context=ctx, initializer=_init, initargs=(task, source)) as executor:
         try:
             yield (lambda job: executor.submit(_make, job, schemas)), 2 * n
+        except BaseException:
+            _stop_workers(executor)
+            raise
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(executor: Any) -> None:
+    """A failed or interrupted build needs no running job's result: end the workers now, rather than wait
+    for each to finish its job (a SIGTERM reaches only the main process, so they would go on rendering)."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.terminate()  # the shutdown that follows joins them
 
 
 _MAKER: Any = None

@@ -44,7 +44,8 @@ in the overview, with a note under its table: its numbers are not results of the
 
 OTHER_NOTE = ("Not averaged into the table above: another task version or definition, another dataset or "
               "another evaluation split changes the task or its test rows, so these scores are not comparable "
-              "with the current group.")
+              "with the current group; a record without per-row errors has a MAE nothing checks, so it never "
+              "ranks either.")
 
 HEADINGS = {
     "synth_to_synth": "synth → synth (train and test on the synthetic source)",
@@ -57,13 +58,17 @@ _BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PUNCT = re.compile(r"([\\`\[\]|])")  # backslashes too, or "a\\|b" would end its cell at the pipe
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# GitHub turns bare URLs into links; a zero-width space after the scheme or "www" keeps them text
+_AUTOLINK = re.compile(r"(?i)(https?|ftp)(?=:/)|\b(www)(?=\.)")
+ZWSP = "\u200b"
 
 
 def esc(text: Any) -> str:
     """Text from a record, safe in a markdown table cell or line: no line breaks, no column breaks, no
-    HTML, no links or code spans; it shows as the text it was."""
+    HTML, no links (bare URLs included) or code spans; it shows as the text it was."""
     text = _CONTROL.sub(" ", _BREAK.sub(" ", str(text)))
     text = re.sub(r"[&<>]", lambda m: _ENTITIES[m.group()], text)
+    text = _AUTOLINK.sub(lambda m: m.group() + ZWSP, text)
     return _PUNCT.sub(r"\\\1", text)
 
 
@@ -161,7 +166,8 @@ def _notes(recs: pd.DataFrame, rows: pd.DataFrame, param_chance: dict[str, float
 
 
 BLIND_NOTE = ("(blind): scored with `fxbench score --answers` on a test split published without its targets "
-              "(`fxbench data build --blind`); the model never had them.")
+              "(`fxbench data build --blind`): the labels were not in the published files, nor could the test "
+              "audio be rendered again from them.")
 
 
 def _blind_mark(recs: pd.DataFrame, model: str) -> str:
@@ -197,8 +203,10 @@ def _describe(recs: pd.DataFrame) -> str:
         scored = f", scored on `{esc(first['eval_dataset_fingerprint'][:12])}` (eval source: {esc(sources)})"
     split = "" if first["eval_split"] == "test" else f", split: {esc(first['eval_split'])}"
     digest = first["task_digest"]
-    foreign = "" if first["rankable"] else (f", not the installed task definition (task digest "
-                                            f"`{esc(digest[:12])}`)" if digest else ", no task digest")
+    foreign = "" if first["installed"] else (f", not the installed task definition (task digest "
+                                             f"`{esc(digest[:12])}`)" if digest else ", no task digest")
+    if first["row_abs_errors"] is None:
+        foreign += ", no per-row errors to check its MAE against (an older record: rerun it to rank)"
     return (f"task version {esc(first['task_version'])}{foreign}, dataset `{esc(first['dataset_fingerprint'][:12])}` "
             f"(source: {esc(join_distinct(recs['source']))}){scored}{split}, {len(recs)} record(s), "
             f"{recs['model'].nunique()} model(s)")
@@ -218,7 +226,8 @@ def _condition_section(task: str, condition: str, recs: pd.DataFrame, st: pd.Dat
     now = recs[recs["group"] == 0]
     if now.empty:
         parts = [_heading(task, condition, recs), f"Nothing ranked: no record here was made with the installed "
-                 f"definition of task {esc(task)} (its task digest differs); they are listed below, unranked."]
+                 f"definition of task {esc(task)} and carries its per-row errors; they are listed below, "
+                 f"unranked, each group with its reason."]
     else:
         parts = [_heading(task, condition, now), f"Ranked: {_describe(now)}.",
                  _table(now, st[st["group"] == 0], ref)]

@@ -28,7 +28,7 @@ OBJECT_COLUMNS = ("seed", "epochs", "n_test", "eval_source", "eval_dataset_finge
 COLUMNS = ["task", "task_version", "task_digest", "model", "seed", "condition", "source", "eval_source",
            "eval_split", "dataset_fingerprint", "eval_dataset_fingerprint", "mae", "mse", "grid_accuracy",
            "chance_mae", "skill", "recon_l1", "identity_l1", "epochs", "epochs_note", "short", "n_test",
-           "fxbench_version", "created_at", "params", "row_abs_errors", "path", "group", "rankable"]
+           "fxbench_version", "created_at", "params", "row_abs_errors", "path", "group", "rankable", "installed"]
 FIRST = ["task", "condition", "group", "rank", "model", "n_seeds", "mae_mean", "mae_std", "ci_low", "ci_high", "skill",
          "chance_mae", "task_version", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split",
          "source", "eval_source"]  # the standings' leading columns
@@ -111,10 +111,11 @@ def frame(records: Records, paths: Optional[Sequence[Optional[str]]] = None) -> 
         rows.append(_flat(validate_record(r, path or _label(r)), path))
     rows.sort(key=_order)
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in COLUMNS))
-    df = pd.DataFrame(rows, columns=[*COLUMNS[:-2], *extra])
+    df = pd.DataFrame(rows, columns=[*COLUMNS[:-3], *extra])
     for col in OBJECT_COLUMNS:
         df[col] = pd.Series([row[col] for row in rows], index=df.index, dtype=object)
-    df["group"], df["rankable"] = _groups(df) if len(df) else (pd.Series(dtype=int), pd.Series(dtype=bool))
+    empty = (pd.Series(dtype=int), pd.Series(dtype=bool), pd.Series(dtype=bool))
+    df["group"], df["rankable"], df["installed"] = _groups(df) if len(df) else empty
     return df
 
 
@@ -144,37 +145,47 @@ def _is_canonical(row: pd.Series) -> bool:
     return want == (row["dataset_fingerprint"], row["eval_dataset_fingerprint"]) and row["eval_split"] == "test"
 
 
-def installed_digests(tasks: Iterable[str]) -> dict[str, Optional[str]]:
-    """Task -> the digest of its installed definition, or None for a task this install does not define
-    (a broken task file is an error naming it, not a task skipped)."""
+def installed_definitions(tasks: Iterable[str]) -> dict[str, Optional[tuple[int, str]]]:
+    """Task -> (version, digest) of its installed definition, or None for a task this install does not
+    define (a broken task file is an error naming it, not a task skipped)."""
     from fxbench.task import available_tasks, load_task
 
     known = available_tasks()
-    return {t: load_task(t).digest() if t in known else None for t in tasks}
+    out: dict[str, Optional[tuple[int, str]]] = {}
+    for t in tasks:
+        task = load_task(t) if t in known else None
+        out[t] = (task.version, task.digest()) if task is not None else None
+    return out
 
 
-def _groups(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """(group, rankable) per record. A group is rankable when its records were made with the installed
-    task definition (same ``task_digest``; any, for a task not installed here): a forged or stale
-    ``task_version`` never ranks. Within a task × condition: rankable first, then newest version, then
-    the datasets this install builds by default (`canonical`), then most records, then the smallest
-    fingerprints; with no rankable group, numbering starts at 1 (nothing ranked)."""
-    keys = ["task", "condition", *GROUP]
-    key = df[keys].assign(eval_dataset_fingerprint=df["eval_dataset_fingerprint"].fillna(""),
-                          task_digest=df["task_digest"].fillna(""))
+def _groups(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(group, rankable, installed) per record. ``installed``: made with the task definition installed here,
+    the same ``(task_version, task_digest)`` pair (any, for a task not installed here), so a forged
+    ``task_version`` beside the public digest never ranks. A group is rankable when it is installed and its
+    records carry their per-row errors (the MAE is checked against them; a record without them, schema 1,
+    is listed apart). Within a task × condition: rankable first, then newest version, then the datasets
+    this install builds by default (`canonical`), then most records, then the smallest fingerprints; with
+    no rankable group, numbering starts at 1 (nothing ranked)."""
+    keys = ["task", "condition", *GROUP, "has_rows"]
+    key = df[keys[:-1]].assign(eval_dataset_fingerprint=df["eval_dataset_fingerprint"].fillna(""),
+                               task_digest=df["task_digest"].fillna(""),
+                               has_rows=[bool(rows) for rows in df["row_abs_errors"]])
     sizes = key.groupby(keys, sort=False).size().rename("n").reset_index()
-    digests = installed_digests(sorted(set(sizes["task"])))
-    sizes["rankable"] = [digests[t] is None or digests[t] == d for t, d in zip(sizes["task"], sizes["task_digest"])]
+    defined = installed_definitions(sorted(set(sizes["task"])))
+    sizes["installed"] = [defined[t] is None or defined[t] == (v, d)
+                          for t, v, d in zip(sizes["task"], sizes["task_version"], sizes["task_digest"])]
+    sizes["rankable"] = sizes["installed"] & sizes["has_rows"]
     sizes["canonical"] = sizes.apply(_is_canonical, axis=1) if len(sizes) else []
-    sizes = sizes.sort_values(["task", "condition", "rankable", "task_version", "canonical", "n", *GROUP[1:]],
-                              ascending=[True, True, False, False, False, False, True, True, True, True],
+    sizes = sizes.sort_values(["task", "condition", "rankable", "task_version", "canonical", "n", *GROUP[1:],
+                               "has_rows"],
+                              ascending=[True, True, False, False, False, False, True, True, True, True, False],
                               kind="mergesort")
     sizes["group"] = sizes.groupby(["task", "condition"]).cumcount()
     first = sizes.groupby(["task", "condition"])["rankable"].transform("first")
     sizes["group"] += (~first.astype(bool)).astype(int)
     merged = key.merge(sizes, on=keys, how="left")
-    return (pd.Series(merged["group"].to_numpy(), index=df.index, dtype=int),
-            pd.Series(merged["rankable"].to_numpy(), index=df.index, dtype=bool))
+    return tuple(pd.Series(merged[c].to_numpy(), index=df.index, dtype=t)
+                 for c, t in (("group", int), ("rankable", bool), ("installed", bool)))
 
 
 def load_records(results_dir: Path) -> pd.DataFrame:

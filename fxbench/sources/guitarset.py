@@ -59,6 +59,7 @@ CITATION = ('Q. Xi, R. M. Bittner, J. Pauwels, X. Ye, J. P. Bello, "GuitarSet: A
 
 
 @register_source("guitarset", kind="real", licence="cc-by-4.0", takes_path=True, path_hint=HOW_TO_GET,
+                 public_audio=True,
                  description="a local copy of GuitarSet's audio_mono-mic takes (acoustic guitar, 6 players)",
                  splits="fixed, by player: train 00-03, validation 04, test 05", credit=CITATION)
 def open_guitarset(task: Any, seed: int, arg: str, clips_per_recording: int) -> "GuitarSetSource":

@@ -31,7 +31,7 @@ class GuitarSetExcerptsSource(GuitarSetSource):
         return {**super().spec(), "guitarset_version": GuitarSetSource.version}
 
 
-@register_source("guitarset-excerpts", kind="real", licence="cc-by-4.0", credit=CITATION,
+@register_source("guitarset-excerpts", kind="real", licence="cc-by-4.0", credit=CITATION, public_audio=True,
                  description="8 GuitarSet takes (players 03-05, ~4 min) shipped with fxbench: real audio, no download",
                  splits="fixed, by player: train 03, validation 04, test 05")
 def open_guitarset_excerpts(task: Any, seed: int, arg: None, clips_per_recording: int) -> GuitarSetExcerptsSource:

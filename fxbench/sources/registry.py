@@ -34,6 +34,7 @@ class SourceEntry:
     splits: str = "in seeded blocks of ten (8 train, 1 validation, 1 test at 80/10/10)"
     credit: str = ""  # attribution / citation the card repeats, when the licence asks for one
     path_hint: str = ""  # how to get or what to pass as PATH, shown when it is missing
+    public_audio: bool = False  # anyone can get the recordings, so a blind test split of them protects nothing
 
     @property
     def usage(self) -> str:
@@ -41,7 +42,8 @@ class SourceEntry:
 
 
 def register_source(name: str, *, kind: str, licence: str, description: str, takes_path: bool = False,
-                    splits: str | None = None, credit: str = "", path_hint: str = "") -> Callable:
+                    splits: str | None = None, credit: str = "", path_hint: str = "",
+                    public_audio: bool = False) -> Callable:
     """Factory decorator; ``factory(task, seed, arg, clips_per_recording)`` returns the source."""
     if kind not in KINDS:
         raise ValueError(f"source {name!r}: kind must be one of {KINDS}, got {kind!r}")
@@ -52,7 +54,7 @@ def register_source(name: str, *, kind: str, licence: str, description: str, tak
                                f"{factory.__module__}); rename one")
         extra = {"splits": splits} if splits else {}
         _REGISTRY[name] = SourceEntry(name, factory, kind, licence, description, takes_path, credit=credit,
-                                      path_hint=path_hint, **extra)
+                                      path_hint=path_hint, public_audio=public_audio, **extra)
         return factory
 
     return deco

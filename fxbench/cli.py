@@ -325,8 +325,9 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     table.add_column("description", overflow="fold")
     for name in available_tasks():
         t = load_task(name)
-        grid = " x\n".join(f"{p.name}[{len(p.grid)}]" if p.grid is not None else f"{p.name}~{p.sampling}"
-                           for p in t.parameters)
+        # a grid renders every combination (x); a sampled task draws each parameter (~ its scale)
+        grid = ",\n".join(f"{p.name}~{p.sampling}" for p in t.parameters) if t.is_sampled else \
+            " x\n".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
         table.add_row(name, str(t.version), t.effect.plugin, grid, t.description.split(". ")[0])
     console = Console()
     with console.capture() as shown:

@@ -145,8 +145,9 @@ class Parameter:
 
     def scale(self, values: Any) -> Any:
         lo, hi = self.range
-        if self.sampling == "log":
-            return (np.log(values) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        if self.sampling == "log":  # a value <= 0 (a submitted guess) maps far below 0, to be clipped, not NaN
+            logs = np.log(np.maximum(np.asarray(values, dtype=np.float64), np.finfo(np.float64).tiny))
+            return (logs - math.log(lo)) / (math.log(hi) - math.log(lo))
         return (values - lo) / (hi - lo)
 
     def unscale(self, scaled: Any) -> Any:

@@ -144,3 +144,9 @@ def test_renders_change_with_each_draw(task):
     out = GridRenderer(task).render_at(pcm, {"threshold_db": np.array([-40.0, -10.0], np.float32),
                                              "attack_ms": np.array([10.0, 10.0], np.float32)})
     assert np.abs(from_int16(out[0]) - from_int16(out[1])).mean() > 1e-3
+
+
+def test_log_scale_of_a_non_positive_guess_is_finite_and_below_the_range(task):
+    """A submitted guess of 0 ms on a log axis is clipped to the range by scoring, not turned into NaN."""
+    s = task.parameters[1].scale(np.array([0.0, -5.0, 1.0, 100.0]))
+    assert np.isfinite(s).all() and s[0] < 0 and s[1] < 0 and s[2:].tolist() == pytest.approx([0.0, 1.0])

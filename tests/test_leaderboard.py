@@ -435,8 +435,8 @@ def test_confusion_matrix_png_one_panel_per_parameter(tmp_path):
     from fxbench.plots import confusion_matrix_png
     from fxbench.task import parse_task
 
-    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Bitcrush}\ndataset: {clips: 3}\n"
-                      "parameters:\n  - {name: bit_depth, unit: bits, grid: [4, 8, 16], range: [0, 16]}\n"
+    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Delay}\ndataset: {clips: 3}\n"
+                      "parameters:\n  - {name: delay_seconds, unit: s, grid: [0.04, 0.08, 0.16], range: [0, 0.16]}\n"
                       "  - {name: mix, unit: '', grid: [0, 0.5, 1], range: [0, 1]}\n", "two.yaml")
     y_true = np.array([[0.25, 0.0], [0.5, 0.5], [1.0, 1.0], [1.0, 0.5]])
     y_pred = y_true + np.array([[0.05, 0.1], [0.3, -0.2], [0.0, 0.0], [-0.2, 0.4]])

@@ -342,7 +342,10 @@ def _print_metrics(record: dict) -> None:
     units = record.get("param_units", {})
     for name, v in m["per_param_mae_units"].items():
         t.add_row(f"MAE {name} ({units.get(name, '')})", f"{v:.3f}", "", "")
-    t.add_row("grid accuracy", f"{m['grid_accuracy']:.3f}", "", "")
+    if m.get("grid_accuracy") is not None:
+        t.add_row("grid accuracy", f"{m['grid_accuracy']:.3f}", "", "")
+    if m.get("within_tolerance") is not None:
+        t.add_row("within tolerance", f"{m['within_tolerance']:.3f}", "", "")
     Console().print(t)
     timing = record["timing"]
     built = "cached" if timing.get("dataset_cached") else f"built in {timing.get('build_s') or 0:.1f} s"
@@ -364,7 +367,9 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     table.add_column("description", overflow="fold")
     for name in available_tasks():
         t = load_task(name)
-        grid = " x\n".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
+        # a grid renders every combination (x); a sampled task draws each parameter (~ its scale)
+        grid = ",\n".join(f"{p.name}~{p.sampling}" for p in t.parameters) if t.is_sampled else \
+            " x\n".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
         table.add_row(name, str(t.version), t.effect.plugin, grid, t.description.split(". ")[0])
     console = Console()
     with console.capture() as shown:

@@ -16,9 +16,17 @@ def snap_to_grid(scaled: np.ndarray, grid: tuple[float, ...]) -> np.ndarray:
     return np.abs(np.asarray(scaled, dtype=np.float64)[:, None] - g[None, :]).argmin(axis=1)
 
 
+def uniform_guess_mae(y: np.ndarray) -> float:
+    """Exact E|U - y| for U ~ Uniform(0, 1), averaged over targets y in [0, 1]: (y^2 + (1 - y)^2) / 2."""
+    y = np.asarray(y, dtype=np.float64)
+    return float(((y ** 2 + (1 - y) ** 2) / 2).mean())
+
+
 def per_param_chance_mae(task: TaskConfig, y_true: np.ndarray) -> dict[str, float]:
-    """Per parameter, the exact expected MAE of a guess drawn uniformly from its grid, on these targets."""
-    return {p.name: float(np.abs(y_true[:, j, None] - np.asarray(p.scaled_grid)[None, :]).mean())
+    """Per parameter, the exact expected MAE of a guess drawn uniformly from its grid (a sampled parameter:
+    from its scaled range), on these targets."""
+    return {p.name: uniform_guess_mae(y_true[:, j]) if p.is_sampled else
+            float(np.abs(y_true[:, j, None] - np.asarray(p.scaled_grid)[None, :]).mean())
             for j, p in enumerate(task.parameters)}
 
 
@@ -46,6 +54,8 @@ def compute_metrics(task: TaskConfig, y_true: np.ndarray, y_pred: np.ndarray) ->
     err = y_pred - y_true
     names = task.param_names
     per_mae = np.abs(err).mean(axis=0)
+    if task.is_sampled:
+        return _sampled_metrics(task, y_true, y_pred)
     hits = np.stack([snap_to_grid(y_pred[:, j], p.scaled_grid) == snap_to_grid(y_true[:, j], p.scaled_grid)
                      for j, p in enumerate(task.parameters)], axis=1)
     out = {
@@ -61,3 +71,27 @@ def compute_metrics(task: TaskConfig, y_true: np.ndarray, y_pred: np.ndarray) ->
         "n": int(len(y_true)),
     }
     return out
+
+
+def _sampled_metrics(task: TaskConfig, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Sampled parameters: errors scaled and in units (for a log parameter, of the values themselves), and
+    the share of rows within each parameter's tolerance in place of grid accuracy."""
+    err = y_pred - y_true
+    names, params = task.param_names, task.parameters
+    units_err = np.stack([p.unscale(y_pred[:, j]) - p.unscale(y_true[:, j]) for j, p in enumerate(params)], axis=1)
+    within = np.abs(err) <= np.array([p.scaled_tolerance for p in params]) + 1e-9
+    return {
+        "mae": float(np.abs(err).mean()),
+        "mse": float((err ** 2).mean()),
+        "per_param_mae": {n: float(v) for n, v in zip(names, np.abs(err).mean(axis=0))},
+        "per_param_mae_units": {n: float(v) for n, v in zip(names, np.abs(units_err).mean(axis=0))},
+        "per_param_mse": {n: float(v) for n, v in zip(names, (err ** 2).mean(axis=0))},
+        "per_param_mse_units": {n: float(v) for n, v in zip(names, (units_err ** 2).mean(axis=0))},
+        "within_tolerance": float(within.all(axis=1).mean()),
+        "per_param_within_tolerance": {n: float(v) for n, v in zip(names, within.mean(axis=0))},
+        "tolerance": {p.name: p.scaled_tolerance for p in params},
+        "random_mae": RANDOM_MAE,
+        "chance_mae": chance_mae(task, y_true),
+        "per_param_chance_mae": per_param_chance_mae(task, y_true),
+        "n": int(len(y_true)),
+    }

@@ -42,24 +42,37 @@ def _label(value: float) -> str:
     return f"{value:g}"
 
 
+#: A sampled parameter's confusion matrix snaps to this many evenly spaced values of its scaled range.
+SAMPLED_BINS = 11
+
+
+def _display_grid(p) -> tuple[tuple[float, ...], list[str]]:
+    """(scaled values to snap to, their labels): the grid, or for a sampled parameter an even spread."""
+    if p.grid is not None:
+        return p.scaled_grid, [_label(v) for v in p.grid]
+    scaled = tuple(float(v) for v in np.linspace(0, 1, SAMPLED_BINS))
+    return scaled, [f"{float(p.unscale(v)):.3g}" for v in scaled]
+
+
 def confusion_matrix_png(task: TaskConfig, y_true: Any, y_pred: Any, path: Path) -> Path:
-    """Counts of true grid value (rows) vs prediction snapped to the grid (columns), one panel per parameter."""
+    """Counts of true grid value (rows) vs prediction snapped to the grid (columns), one panel per parameter;
+    a sampled parameter's values are snapped to SAMPLED_BINS evenly spaced values."""
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     want = (len(y_true), len(task.parameters))
     if y_true.ndim != 2 or y_true.shape != want or y_pred.shape != want:
         raise FxbenchError(f"confusion matrix needs y_true and y_pred of shape (rows, {want[1]}) for "
                            f"{task.param_names}; got {y_true.shape} and {y_pred.shape}")
-    sizes = [len(p.grid) for p in task.parameters]
+    grids = [_display_grid(p) for p in task.parameters]
+    sizes = [len(g) for g, _ in grids]
     side = max(3.5, 0.32 * max(sizes) + 1.8)
     fig = _figure(side * len(sizes), side)
     axes = fig.subplots(1, len(sizes), squeeze=False)[0]
-    for j, (ax, p) in enumerate(zip(axes, task.parameters)):
-        g = len(p.grid)
+    for j, (ax, p, (scaled, labels)) in enumerate(zip(axes, task.parameters, grids)):
+        g = len(scaled)
         counts = np.zeros((g, g), dtype=np.int64)
-        np.add.at(counts, (snap_to_grid(y_true[:, j], p.scaled_grid), snap_to_grid(y_pred[:, j], p.scaled_grid)), 1)
+        np.add.at(counts, (snap_to_grid(y_true[:, j], scaled), snap_to_grid(y_pred[:, j], scaled)), 1)
         ax.imshow(counts, cmap="Blues", interpolation="nearest")
-        labels = [_label(v) for v in p.grid]
         ax.set_xticks(range(g), labels, rotation=90)
         ax.set_yticks(range(g), labels)
         unit = f" ({p.unit})" if p.unit else ""

@@ -53,8 +53,13 @@ class Metrics(_Strict):
     mse: Scaled
     per_param_mae: dict[str, Scaled]
     per_param_mae_units: dict[str, NonNegative]
-    grid_accuracy: Scaled
-    per_param_grid_accuracy: dict[str, Scaled]
+    grid_accuracy: Optional[Scaled] = None  # grid tasks; a sampled task has within_tolerance instead
+    per_param_grid_accuracy: Optional[dict[str, Scaled]] = None
+    per_param_mse: Optional[dict[str, Scaled]] = None  # sampled tasks
+    per_param_mse_units: Optional[dict[str, NonNegative]] = None
+    within_tolerance: Optional[Scaled] = None
+    per_param_within_tolerance: Optional[dict[str, Scaled]] = None
+    tolerance: Optional[dict[str, Scaled]] = None  # scaled: the share of each parameter's range
     random_mae: Scaled
     chance_mae: Scaled
     per_param_chance_mae: Optional[dict[str, Scaled]] = None  # schema 1 had none

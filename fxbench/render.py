@@ -70,11 +70,12 @@ def _pedalboard_effect(plugin: str, settings: dict, sample_rate: int) -> Effect:
 
 
 class GridRenderer:
-    """Renders one dry clip at every grid point of a task, in grid-index order."""
+    """Renders one dry clip at every grid point of a task, in grid-index order, or (a sampled task) at the
+    settings drawn for it (``render_at``)."""
 
     def __init__(self, task: TaskConfig) -> None:
         self.task = task
-        self.points = task.grid_points()
+        self.points = [] if task.is_sampled else task.grid_points()
         self.effects: list[Effect | None] = [self._effect_for(p) for p in self.points]
 
     def _effect_for(self, point: dict[str, float]) -> Effect | None:
@@ -96,9 +97,18 @@ class GridRenderer:
 
     def render(self, dry_pcm: np.ndarray) -> np.ndarray:
         """16-bit dry clip -> (n_grid, n_samples) int16 renders."""
+        return self._render(dry_pcm, self.effects)
+
+    def render_at(self, dry_pcm: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
+        """16-bit dry clip -> (n_draws, n_samples) int16 renders, row i at ``{name: values[name][i]}``."""
+        n = len(next(iter(values.values())))
+        points = [{name: float(v[i]) for name, v in values.items()} for i in range(n)]
+        return self._render(dry_pcm, [self._effect_for(p) for p in points])
+
+    def _render(self, dry_pcm: np.ndarray, effects: list[Effect | None]) -> np.ndarray:
         dry = from_int16(dry_pcm)
-        out = np.empty((len(self.effects), dry.shape[0]), dtype=np.int16)
-        for i, effect in enumerate(self.effects):
+        out = np.empty((len(effects), dry.shape[0]), dtype=np.int16)
+        for i, effect in enumerate(effects):
             if effect is None:
                 out[i] = dry_pcm
                 continue

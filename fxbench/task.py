@@ -19,14 +19,19 @@ from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
+import numpy as np
+
 from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
 from fxbench.errors import FxbenchError, did_you_mean
 from fxbench.schema_errors import NOT_IN_FILE, invalid, one_line
 
-KNOWN_METRICS = ("mae", "mse", "per_param_mae", "per_param_mae_units", "grid_accuracy",
-                 "random_mae", "chance_mae")
+#: A task that lists no metrics gets these (kept as they were, so such a task's digest stays too).
+DEFAULT_METRICS = ("mae", "mse", "per_param_mae", "per_param_mae_units", "grid_accuracy",
+                   "random_mae", "chance_mae")
+#: ``within_tolerance`` is the sampled tasks' counterpart of ``grid_accuracy``.
+KNOWN_METRICS = (*DEFAULT_METRICS, "within_tolerance")
 
 #: Every dry clip is rendered at every combination of grid values (rows = clips x combinations): past this the
 #: grid, not the audio, sets the size of a build, and a slip such as a million-point grid is caught at load.
@@ -36,6 +41,10 @@ MAX_CLIP_SECONDS = 30.0
 
 #: Field metadata: left out of ``to_dict`` (and so of the digest and every dataset fingerprint).
 NOT_HASHED = {"hashed": False}
+#: Field metadata: left out of ``to_dict`` while at its default, so a new field keeps old tasks' digests.
+HASHED_UNLESS_DEFAULT = {"omit_default": True}
+#: Share of a sampled parameter's (scaled) range a prediction may be off and still count as within tolerance.
+DEFAULT_TOLERANCE = 0.05
 
 # YAML scalars as they are: no "1" -> 1, no true -> 1, and (by the config) no nan or inf
 Int = Annotated[int, Strict()]
@@ -83,14 +92,19 @@ def _metrics(value: tuple) -> tuple:
 
 @dataclass(frozen=True, config=STRICT)
 class Parameter:
-    """One effect parameter: its grid and the range that scales it to [0, 1]."""
+    """One effect parameter: a grid of values, or a range to draw from (``sampling``), and the range that
+    scales it to [0, 1] (on the log axis for ``sampling: log``)."""
 
     name: Annotated[Text, AfterValidator(_identifier)]
     unit: Text
-    grid: Annotated[tuple[Float, ...], Field(min_length=2, max_length=MAX_GRID_POINTS)]
     range: tuple[Float, Float]
+    grid: Optional[Annotated[tuple[Float, ...], Field(min_length=2, max_length=MAX_GRID_POINTS)]] = \
+        field(default=None, metadata=HASHED_UNLESS_DEFAULT)
     bypass: Optional[Float] = None  # grid value that means "dry clip, not rendered"
     description: Text = ""
+    sampling: Optional[Literal["uniform", "log"]] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
+    # scaled units (a share of the range); only for sampled parameters, whose default is DEFAULT_TOLERANCE
+    tolerance: Optional[Fraction] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
 
     @model_validator(mode="after")
     def _grid_in_range(self) -> Parameter:
@@ -98,6 +112,19 @@ class Parameter:
         if not hi > lo:
             raise invalid("range", f"upper bound must exceed lower bound, got {list(self.range)}",
                           "write it as [low, high]")
+        if (self.grid is None) == (self.sampling is None):
+            raise invalid("", "needs exactly one of grid (values to render) and sampling (uniform or log)",
+                          "keep the one you mean")
+        if self.sampling is not None:
+            if self.sampling == "log" and not lo > 0:
+                raise invalid("range", f"sampling: log needs a positive range, got {list(self.range)}",
+                              "raise the lower bound above 0 or use sampling: uniform")
+            if self.bypass is not None:
+                raise invalid("bypass", "a sampled parameter has no grid value to bypass at", "remove bypass")
+            return self
+        if self.tolerance is not None:
+            raise invalid("tolerance", "applies to sampled parameters (a grid is scored by grid accuracy)",
+                          "remove it or sample the parameter")
         outside = [v for v in self.grid if not lo <= v <= hi]
         if outside:
             raise invalid("grid", f"value {outside[0]} lies outside range {list(self.range)}",
@@ -108,12 +135,25 @@ class Parameter:
             raise invalid("bypass", f"{self.bypass} is not a grid value", "use one of the grid's values")
         return self
 
+    @property
+    def is_sampled(self) -> bool:
+        return self.sampling is not None
+
+    @property
+    def scaled_tolerance(self) -> float:
+        return DEFAULT_TOLERANCE if self.tolerance is None else self.tolerance
+
     def scale(self, values: Any) -> Any:
         lo, hi = self.range
+        if self.sampling == "log":  # a value <= 0 (a submitted guess) maps far below 0, to be clipped, not NaN
+            logs = np.log(np.maximum(np.asarray(values, dtype=np.float64), np.finfo(np.float64).tiny))
+            return (logs - math.log(lo)) / (math.log(hi) - math.log(lo))
         return (values - lo) / (hi - lo)
 
     def unscale(self, scaled: Any) -> Any:
         lo, hi = self.range
+        if self.sampling == "log":
+            return np.exp(np.asarray(scaled) * (math.log(hi) - math.log(lo)) + math.log(lo))
         return scaled * (hi - lo) + lo
 
     @property
@@ -186,6 +226,9 @@ class DatasetSpec:
     # real sources: recordings are long and few, so many clips each; a build hashes the value it uses with its
     # clip policy, so it stays out of the digest and every synth fingerprint
     real_clips_per_recording: Count = field(default=16, metadata=NOT_HASHED)
+    # sampled parameters: renders per dry clip, each at its own seeded draw (fxbench/sampling.py)
+    draws_per_clip: Optional[Annotated[Int, Field(ge=1, le=MAX_GRID_POINTS)]] = \
+        field(default=None, metadata=HASHED_UNLESS_DEFAULT)
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -219,7 +262,7 @@ class TaskConfig:
     clip_seconds: Annotated[Float, Field(gt=0, le=MAX_CLIP_SECONDS)] = 2.0
     splits: SplitSpec = field(default_factory=SplitSpec)
     features: FeatureSpec = field(default_factory=FeatureSpec)
-    metrics: Annotated[tuple[Text, ...], AfterValidator(_metrics)] = KNOWN_METRICS
+    metrics: Annotated[tuple[Text, ...], AfterValidator(_metrics)] = DEFAULT_METRICS
     main_metric: Literal["mae", "mse"] = "mae"
     # commentary: adding or correcting a published number must not invalidate datasets and results
     reference: Reference = field(default_factory=Reference, metadata=NOT_HASHED)
@@ -233,14 +276,45 @@ class TaskConfig:
             if p.name in seen:
                 raise invalid(f"parameters[{i}].name", f"duplicate parameter {p.name!r}", "give each a new name")
             seen.add(p.name)
-        points = math.prod(len(p.grid) for p in self.parameters)
-        if points > MAX_GRID_POINTS:
-            raise invalid("parameters", f"the grids make {points} combinations, more than {MAX_GRID_POINTS}",
-                          "use fewer grid values")
+        self._check_sampling()
+        if not self.is_sampled:
+            points = math.prod(len(p.grid) for p in self.parameters)
+            if points > MAX_GRID_POINTS:
+                raise invalid("parameters", f"the grids make {points} combinations, more than {MAX_GRID_POINTS}",
+                              "use fewer grid values")
         if self.features.n_fft > self.clip_samples:
             raise invalid("features.n_fft", f"{self.features.n_fft} exceeds the clip's {self.clip_samples} samples",
                           "use a smaller n_fft or a longer clip_seconds")
+        from fxbench.plugin_check import check_effect
+
+        check_effect(self)
         return self
+
+    def _check_sampling(self) -> None:
+        """A task is a grid (every combination rendered) or sampled (draws_per_clip draws), never both."""
+        draws = self.dataset.draws_per_clip
+        for i, p in enumerate(self.parameters):
+            if draws is not None and not p.is_sampled:
+                raise invalid(f"parameters[{i}].grid", f"{p.name!r} has a grid, but dataset.draws_per_clip asks "
+                              "for sampled renders", "give it sampling: uniform or log, or drop draws_per_clip")
+            if draws is None and p.is_sampled:
+                raise invalid("dataset", f"parameter {p.name!r} is sampled but draws_per_clip is not set",
+                              "add dataset.draws_per_clip (renders per clip)")
+        # the default list (kept for the digests of grid tasks that list none) stands for either kind
+        if self.is_sampled and "grid_accuracy" in self.metrics and self.metrics != DEFAULT_METRICS:
+            raise invalid("metrics", "grid_accuracy needs grid parameters", "use within_tolerance")
+        if not self.is_sampled and "within_tolerance" in self.metrics:
+            raise invalid("metrics", "within_tolerance needs sampled parameters", "use grid_accuracy")
+
+    @property
+    def is_sampled(self) -> bool:
+        """Parameters drawn at random per render (``dataset.draws_per_clip``) rather than on a grid."""
+        return self.dataset.draws_per_clip is not None
+
+    @property
+    def rows_per_clip(self) -> int:
+        """Renders of each dry clip: every grid point, or ``draws_per_clip`` draws."""
+        return self.dataset.draws_per_clip if self.is_sampled else len(self.grid_points())
 
     @property
     def param_names(self) -> list[str]:
@@ -256,6 +330,8 @@ class TaskConfig:
 
     def grid_points(self) -> list[dict[str, float]]:
         """Every combination of parameter values, in a fixed order (the grid index)."""
+        if self.is_sampled:
+            raise ValueError(f"task {self.task} samples its parameters; it has no grid")
         names = self.param_names
         return [dict(zip(names, combo)) for combo in itertools.product(*(p.grid for p in self.parameters))]
 
@@ -273,7 +349,8 @@ def _hashed(value: Any) -> Any:
     """``dataclasses.asdict`` without the ``NOT_HASHED`` fields."""
     if dataclasses.is_dataclass(value):
         return {f.name: _hashed(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("hashed", True)}
+                if f.metadata.get("hashed", True)
+                and not (f.metadata.get("omit_default") and getattr(value, f.name) == f.default)}
     if isinstance(value, (list, tuple)):
         return type(value)(_hashed(v) for v in value)
     if isinstance(value, dict):

@@ -10,7 +10,7 @@ from fxbench.models import TrainConfig, create_model
 from fxbench.runner import RunConfig, execute
 from fxbench.task import load_task
 
-TASKS = ("bitcrush", "samplerate", "delay", "limiter")
+TASKS = ("bitcrush", "samplerate", "delay", "limiter", "distortion", "compressor", "reverb", "lowpass")
 TRAINED = ("cnn", "cnn-meanmax", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
 RECONSTRUCTING = {"encdec": ["reconstruct", "head"], "unet": ["reconstruct", "head"],
                   "smp:unet-resnet18": ["joint"]}

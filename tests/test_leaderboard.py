@@ -134,13 +134,13 @@ def test_two_seeds_give_mean_std_seeds_and_bootstrap_ci(tmp_path):
 
 def test_other_task_versions_and_datasets_are_listed_apart(tmp_path):
     """On a task this install does not define (so no digest to hold them to), the newest version ranks."""
-    recs = [_rec("cnn", 0, 0.10, version=2, task="reverb"), _rec("cnn", 1, 0.20, version=2, task="reverb"),
-            _rec("cnn", 0, 0.90, version=1, task="reverb"), _rec("old", 0, 0.80, version=1, task="reverb"),
-            _rec("cnn", 2, 0.50, version=2, fp=FP_B, task="reverb")]  # same version, less used dataset
+    recs = [_rec("cnn", 0, 0.10, version=2, task="flanger"), _rec("cnn", 1, 0.20, version=2, task="flanger"),
+            _rec("cnn", 0, 0.90, version=1, task="flanger"), _rec("old", 0, 0.80, version=1, task="flanger"),
+            _rec("cnn", 2, 0.50, version=2, fp=FP_B, task="flanger")]  # same version, less used dataset
     board = tmp_path / "LEADERBOARD.md"
     assert _cli(_write(tmp_path / "results", recs), board) == 0
     text = board.read_text()
-    assert "## reverb (task version 2)" in text
+    assert "## flanger (task version 2)" in text
     current = _ranked(text)
     assert set(current) == {"cnn"} and current["cnn"][2] == "0.1500 ± 0.0707" and current["cnn"][3] == "2"
     top, other = text.split("### Other task versions and datasets\n")
@@ -157,11 +157,11 @@ def _groups(records: list[dict]) -> list[tuple[int, str]]:
 
 
 def test_current_group_is_latest_version_then_most_records_then_smallest_fingerprint():
-    tie = [_rec("m", 0, 0.1, fp=FP_B, task="reverb"), _rec("m", 0, 0.2, fp=FP_A, task="reverb")]
+    tie = [_rec("m", 0, 0.1, fp=FP_B, task="flanger"), _rec("m", 0, 0.2, fp=FP_A, task="flanger")]
     assert _groups(tie)[0] == (1, FP_A)
-    more = tie + [_rec("m", 1, 0.3, fp=FP_B, task="reverb")]
+    more = tie + [_rec("m", 1, 0.3, fp=FP_B, task="flanger")]
     assert _groups(more)[0] == (1, FP_B)
-    newer = more + [_rec("m", 0, 0.4, version=3, fp="c" * 64, task="reverb")]
+    newer = more + [_rec("m", 0, 0.4, version=3, fp="c" * 64, task="flanger")]
     assert _groups(newer) == [(3, "c" * 64), (1, FP_B), (1, FP_A)]
 
 
@@ -469,8 +469,8 @@ def test_confusion_matrix_png_one_panel_per_parameter(tmp_path):
     from fxbench.plots import confusion_matrix_png
     from fxbench.task import parse_task
 
-    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Bitcrush}\ndataset: {clips: 3}\n"
-                      "parameters:\n  - {name: bit_depth, unit: bits, grid: [4, 8, 16], range: [0, 16]}\n"
+    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Delay}\ndataset: {clips: 3}\n"
+                      "parameters:\n  - {name: delay_seconds, unit: s, grid: [0.04, 0.08, 0.16], range: [0, 0.16]}\n"
                       "  - {name: mix, unit: '', grid: [0, 0.5, 1], range: [0, 1]}\n", "two.yaml")
     y_true = np.array([[0.25, 0.0], [0.5, 0.5], [1.0, 1.0], [1.0, 0.5]])
     y_pred = y_true + np.array([[0.05, 0.1], [0.3, -0.2], [0.0, 0.0], [-0.2, 0.4]])

@@ -280,14 +280,15 @@ def test_out_of_range_values_are_clipped_with_a_warning(small_task, small_splits
 def test_two_parameter_task_needs_one_convention(tmp_path):
     from fxbench.task import parse_task
 
-    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Gain}\nparameters:\n"
-                      "  - {name: a, unit: dB, grid: [0, 1], range: [0, 1]}\n"
-                      "  - {name: b, unit: s, grid: [0, 2], range: [0, 2]}\ndataset: {clips: 3}\n", "two.yaml")
+    task = parse_task("task: two\nversion: 1\ndescription: x\neffect: {plugin: Limiter}\nparameters:\n"
+                      "  - {name: threshold_db, unit: dB, grid: [0, 1], range: [0, 1]}\n"
+                      "  - {name: release_ms, unit: s, grid: [0, 2], range: [0, 2]}\ndataset: {clips: 3}\n", "two.yaml")
     path = tmp_path / "p.csv"
-    path.write_text("id,a,b_scaled\nr1,0.5,0.5\n")
-    with pytest.raises(FxbenchError, match=r"mixed units, a physical but b_scaled scaled") as err:
+    path.write_text("id,threshold_db,release_ms_scaled\nr1,0.5,0.5\n")
+    with pytest.raises(FxbenchError, match=r"mixed units, threshold_db physical but release_ms_scaled scaled") as err:
         read_predictions(path, task)
-    assert "expected id and a, b (physical units) or a_scaled, b_scaled ([0, 1])" in str(err.value)
-    path.write_text("id,b,a\nr1,1.5,0.25\n")
+    assert ("expected id and threshold_db, release_ms (physical units) or threshold_db_scaled, "
+            "release_ms_scaled ([0, 1])") in str(err.value)
+    path.write_text("id,release_ms,threshold_db\nr1,1.5,0.25\n")
     ids, values, units = read_predictions(path, task)
     assert ids == ["r1"] and units == "physical" and values.tolist() == [[0.25, 1.5]]  # task order

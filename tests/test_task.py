@@ -198,4 +198,65 @@ def test_task_list_fits_80_columns_with_every_name_whole(monkeypatch, capsys):
     for name in available_tasks():
         task = load_task(name)
         assert name in out and task.effect.plugin in out
-        assert all(f"{p.name}[{len(p.grid)}]" in out for p in task.parameters), out
+        assert all((f"{p.name}[{len(p.grid)}]" if p.grid else f"{p.name}~{p.sampling}") in out
+                   for p in task.parameters), out
+
+
+SAMPLED = """\
+task: t
+version: 1
+description: d
+effect: {plugin: Reverb, fixed: {dry_level: 0.4}}
+parameters:
+  - {name: room_size, unit: '', range: [0.0, 1.0], sampling: uniform}
+  - {name: wet_level, unit: '', range: [0.05, 0.7], sampling: log, tolerance: 0.1}
+dataset: {clips: 10, draws_per_clip: 4}
+"""
+
+
+def test_a_sampled_task_parses_and_hashes_its_new_fields():
+    t = parse_task(SAMPLED, "tasks/t.yaml")
+    assert t.is_sampled and t.rows_per_clip == 4 and t.parameters[1].scaled_tolerance == 0.1
+    d = t.to_dict()
+    assert d["dataset"]["draws_per_clip"] == 4 and d["parameters"][1]["sampling"] == "log"
+    assert "grid" not in d["parameters"][0] and "tolerance" not in d["parameters"][0]
+    assert parse_task(SAMPLED.replace("draws_per_clip: 4", "draws_per_clip: 5"), "t.yaml").digest() != t.digest()
+    assert "draws_per_clip" not in load_task("bitcrush").to_dict()["dataset"]
+    assert "sampling" not in load_task("bitcrush").to_dict()["parameters"][0]
+
+
+@pytest.mark.parametrize("text, needle", [
+    (SAMPLED.replace("plugin: Reverb", "plugin: Reverbb"), "effect.plugin: 'Reverbb' is neither a pedalboard plugin"
+                                                           " nor an fxbench effect; did you mean 'Reverb'?"),
+    (SAMPLED.replace("dry_level: 0.4", "dry_levl: 0.4"), "effect.fixed.dry_levl: Reverb has no setting 'dry_levl'"),
+    (SAMPLED.replace("name: room_size", "name: roomsize"), "parameters[0].name: Reverb has no setting 'roomsize'"),
+    (SAMPLED.replace("range: [0.0, 1.0]", "range: [0.0, 2.0]"),
+     "parameters[0].range: Reverb refuses room_size = 2 (Room Size value must be between 0.0 and 1.0.); keep"),
+    (SAMPLED.replace("range: [0.05, 0.7]", "range: [0.0, 0.7]"),
+     "parameters[1].range: sampling: log needs a positive range, got [0.0, 0.7]; raise the lower bound"),
+    (SAMPLED.replace("range: [0.0, 1.0], sampling: uniform", "range: [0.0, 1.0], grid: [0.0, 1.0]"),
+     "parameters[0].grid: 'room_size' has a grid, but dataset.draws_per_clip asks for sampled renders; give it"),
+    (SAMPLED.replace(", draws_per_clip: 4", ""), "dataset: parameter 'room_size' is sampled but draws_per_clip"),
+    (SAMPLED.replace("sampling: uniform", "sampling: uniform, grid: [0.0, 1.0]"),
+     "parameters[0]: needs exactly one of grid (values to render) and sampling"),
+    (SAMPLED.replace("sampling: uniform", "sampling: normal"), "parameters[0].sampling: expected 'uniform' or 'log'"),
+    (SAMPLED.replace("sampling: uniform", "sampling: uniform, bypass: 0.0"), "parameters[0].bypass: a sampled"),
+    (SAMPLED.replace("tolerance: 0.1", "tolerance: 1.5"), "parameters[1].tolerance: must be less than 1"),
+    (SAMPLED + "metrics: [mae, grid_accuracy]\n", "metrics: grid_accuracy needs grid parameters; use within_"),
+    (GOOD.replace("grid: [0, 8, 16]", "grid: [0, 16, 40]").replace("range: [0, 16]", "range: [0, 40]"),
+     "parameters[0].grid: Bitcrush refuses bit_depth = 40"),
+    (GOOD.replace("unit: bits,", "unit: bits, tolerance: 0.1,"), "parameters[0].tolerance: applies to sampled"),
+    (GOOD + "metrics: [mae, within_tolerance]\n", "metrics: within_tolerance needs sampled parameters"),
+])
+def test_bad_sampled_or_plugin_settings_fail_at_load(text, needle):
+    err = _error(text)
+    msg = str(err)
+    assert msg.startswith("tasks/t.yaml: ") and needle in msg, msg
+    assert "\n" not in msg and err.exit_code == 2
+
+
+def test_a_non_finite_render_at_a_range_end_is_refused():
+    text = SAMPLED.replace("plugin: Reverb, fixed: {dry_level: 0.4}", "plugin: Distortion").replace(
+        "  - {name: wet_level, unit: '', range: [0.05, 0.7], sampling: log, tolerance: 0.1}\n", "").replace(
+        "name: room_size, unit: '', range: [0.0, 1.0]", "name: drive_db, unit: dB, range: [0.0, 1000.0]")
+    assert "parameters[0].range: Distortion gives non-finite audio at drive_db = 1000" in str(_error(text))

@@ -110,7 +110,7 @@ def _check_splits_have_recordings(split_of: dict[str, str], rec_ids: list[str]) 
 
 
 def _plan(rec_ids: list[str], split_of: dict[str, str], budget: dict[str, int], per_recording: int,
-          work: Path, key: str) -> dict[str, list[ShardJob]]:
+          work: Path, key: str, seed: int = 0) -> dict[str, list[ShardJob]]:
     """Each split's recordings, in id order, cut into groups: one job (and shard) each.
 
     A group holds SHARD_CLIPS clips' worth of recordings, or just enough for the split's whole budget when
@@ -121,7 +121,7 @@ def _plan(rec_ids: list[str], split_of: dict[str, str], budget: dict[str, int], 
         size = max(1, -(-min(SHARD_CLIPS, budget[split]) // per_recording))
         mine = [r for r in rec_ids if split_of.get(r) == split]
         jobs[split] = [ShardJob(split, k, order[mine[i]], tuple(mine[i:i + size]), size * per_recording,
-                                str(work), key) for k, i in enumerate(range(0, len(mine), size))]
+                                str(work), key, seed) for k, i in enumerate(range(0, len(mine), size))]
     return jobs
 
 
@@ -147,12 +147,12 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
                                                              key=getattr(source, "split_key", None))
     _check_splits_have_recordings(split_of, rec_ids)
     budget = split_budget(task)
-    g = len(task.grid_points())
+    g = task.rows_per_clip
 
     root.mkdir(parents=True)
     work = root / ".work"
     fp = fingerprint(task, source, seed)
-    jobs = _plan(sorted(rec_ids), split_of, budget, policy.clips_per_recording, work, fp)
+    jobs = _plan(sorted(rec_ids), split_of, budget, policy.clips_per_recording, work, fp, seed)
     files: dict[str, str] = {}
     stats = {s: {"rows": 0, "clips": 0, "recordings": 0} for s in SPLITS}
     cursor = {s: 0 for s in SPLITS}

@@ -108,10 +108,22 @@ def _files_of(config: str, files: dict) -> list[dict]:
             for s in SPLITS if any(rel.startswith(f"{config}/{s}-") for rel in files)]
 
 
+def _values(p) -> str:
+    return ', '.join(f'{v:g}' for v in p.grid) if p.grid is not None else f"drawn, {p.sampling} over the range"
+
+
+def _renders(task: TaskConfig, manifest: dict) -> str:
+    if task.is_sampled:
+        return (f"Every dry clip is rendered {manifest['grid_size']} times, each at its own draw of every parameter "
+                f"(seeded by the dataset seed and the clip id); `grid_index` numbers the draws of a clip.")
+    return f"Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_index` numbers them."
+
+
 def _task_section(task: TaskConfig, manifest: dict, level: str = "##") -> str:
     """Effect, parameters and splits of one task: the part of a card that differs between tasks."""
-    params = "\n".join(f"| `{p.name}` | {p.unit} | {', '.join(f'{v:g}' for v in p.grid)} | "
-                       f"[{p.range[0]:g}, {p.range[1]:g}] |" for p in task.parameters)
+    params = "\n".join(f"| `{p.name}` | {p.unit} | {_values(p)} | "
+                       f"[{p.range[0]:g}, {p.range[1]:g}]{' (log axis)' if p.sampling == 'log' else ''} |"
+                       for p in task.parameters)
     splits = "\n".join(f"| {s} | {manifest['splits'][s]['recordings']} | {manifest['splits'][s]['clips']} | "
                        f"{manifest['splits'][s]['rows']} |" for s in SPLITS)
     gain = f" after {task.effect.input_gain_db:+g} dB input gain" if task.effect.input_gain_db else ""
@@ -123,7 +135,7 @@ Effect: `{task.effect.plugin}` with fixed settings `{task.effect.fixed}`{gain}. 
 |---|---|---|---|
 {params}
 
-Every dry clip is rendered at all {manifest['grid_size']} grid points; `grid_index` numbers them.
+{_renders(task, manifest)}
 
 {level} Splits (by recording: a recording's clips and all their renders sit in one split)
 
@@ -138,7 +150,7 @@ def _columns_and_clips(task: TaskConfig, policy: dict, source_name: str) -> str:
 
 - `id`: 16 hex digits, a hash of the clip and grid point keyed by the fingerprint: stable for this build; it
   does not spell the grid point, but anyone with the clip id can recompute it for each grid point, so it is
-  no secret; `split`; `recording_id`, `clip_id`: where the row came from; `grid_index`: the grid point.
+  no secret; `split`; `recording_id`, `clip_id`: where the row came from; `grid_index`: {"the draw (its number among the clip's renders)" if task.is_sampled else "the grid point"}.
 - one column per parameter in its unit, and `<name>_scaled` in [0, 1] (the regression target).
 - `mel`: the wet clip's Mel spectrogram, float16, shape ({task.features.n_mels}, {task.n_frames}): {task.sample_rate} Hz,
   n_fft {task.features.n_fft}, hop {task.features.hop_length}, {task.features.n_mels} mels, power in dB, min-max scaled to [0, 1] per clip.

@@ -170,6 +170,7 @@ class ShardJob:
     most_clips: int  # what the recordings can give at most
     work: str
     key: str  # of the row ids (row_id)
+    seed: int = 0  # the dataset's: with the clip id, it sets a sampled task's draws
 
     def path(self, config: str) -> Path:
         return Path(self.work) / f"{config}-{self.split}-{self.index:05d}.parquet"
@@ -191,13 +192,24 @@ class ShardMaker:
 
         self.task = task
         self.clips = ClipMaker(task, source)
-        points = task.grid_points()
-        self.g = len(points)
+        self.g = task.rows_per_clip
+        # grid_index: the grid point, or for a sampled task the draw's number within its clip
         self.constant: dict[str, Any] = {"grid_index": np.arange(self.g, dtype=np.int32)}  # the same every clip
-        for p in task.parameters:
+        points = [] if task.is_sampled else task.grid_points()
+        for p in task.parameters if points else ():
             values = np.array([pt[p.name] for pt in points], dtype=np.float32)
             self.constant[p.name] = values
             self.constant[f"{p.name}_scaled"] = p.scale(values).astype(np.float32)
+
+    def _drawn(self, values: Optional[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """A sampled clip's parameter columns, in units and scaled (from the float32 values rendered)."""
+        if values is None:
+            return {}
+        out = {}
+        for p in self.task.parameters:
+            out[p.name] = values[p.name]
+            out[f"{p.name}_scaled"] = np.clip(p.scale(values[p.name].astype(np.float64)), 0, 1).astype(np.float32)
+        return out
 
     def __call__(self, job: ShardJob, schemas: tuple[Any, Any]) -> ShardResult:
         """``schemas``: storage_schemas(task), made by the caller (so a worker need not import `datasets`)."""
@@ -210,16 +222,16 @@ class ShardMaker:
         counts = []
         try:
             for rid in job.recording_ids:
-                _, rec_meta, made = self.clips(rid)
+                _, rec_meta, made = self.clips(rid, job.seed)
                 counts.append((rid, len(made)))
                 meta = json.dumps(rec_meta, sort_keys=True, default=str)
-                for clip, renders, mel, dry_mel in made:
+                for clip, renders, mel, dry_mel, values in made:
                     if rows is None:
                         rows = ShardFile(job.path(name), task_schema)
                         dry = ShardFile(job.path("dry"), dry_schema)
                     # a wet cell names no file: its path would spell the row, which a re-keyed id hides
                     rows.write(arrow_table(task_schema, {
-                        **self.constant, "id": [row_id(job.key, clip.clip_id, i) for i in range(g)],
+                        **self.constant, **self._drawn(values), "id": [row_id(job.key, clip.clip_id, i) for i in range(g)],
                         "split": [job.split] * g, "recording_id": [rid] * g, "clip_id": [clip.clip_id] * g,
                         "mel": mel, "audio": [audio_cell(r, rate) for r in renders]}))
                     dry.write(arrow_table(dry_schema, {

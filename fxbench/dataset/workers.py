@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -21,7 +21,8 @@ from fxbench.task import TaskConfig
 WORKER_IMPORTS = ["fxbench.dataset.forkserver_quiet", "torch", "torchaudio", "pedalboard", "fxbench.features",
                   "fxbench.render", "fxbench.dataset.audio", "fxbench.dataset.shards", "fxbench.dataset.workers", "fxbench.sources"]
 MIN_CLIPS_FOR_WORKERS = 32  # below this, starting processes (about 3 s) costs more than it saves
-Made = tuple[Clip, np.ndarray, np.ndarray, np.ndarray]  # clip, renders (int16), mel (f16), dry mel (f16)
+# clip, renders (int16), mel (f16), dry mel (f16), and for a sampled task each parameter's draws (else None)
+Made = tuple[Clip, np.ndarray, np.ndarray, np.ndarray, Optional[dict[str, np.ndarray]]]
 
 
 def default_workers(task: TaskConfig) -> int:
@@ -50,8 +51,10 @@ class ClipMaker:
         self.features = MelFeatures(task.features, task.sample_rate)
         self.bypass = next((i for i, e in enumerate(self.renderer.effects) if e is None), None)
 
-    def __call__(self, rid: str) -> tuple[str, dict, list[Made]]:
+    def __call__(self, rid: str, seed: int = 0) -> tuple[str, dict, list[Made]]:
+        """``seed``: the dataset's, which (with the clip id) sets a sampled task's draws."""
         from fxbench.render import from_int16
+        from fxbench.sampling import draws
 
         rec = self.source.load(rid)
         if rec.sample_rate != self.task.sample_rate:
@@ -59,11 +62,12 @@ class ClipMaker:
                                f"{self.task.sample_rate} Hz")
         made = []
         for clip in cut_clips(rec, self.policy):
-            renders = self.renderer.render(clip.pcm)
+            values = draws(self.task, seed, clip.clip_id) if self.task.is_sampled else None
+            renders = self.renderer.render(clip.pcm) if values is None else self.renderer.render_at(clip.pcm, values)
             mel = self.features(from_int16(renders)).astype(np.float16)
             dry_mel = mel[self.bypass] if self.bypass is not None else \
                 self.features(from_int16(clip.pcm[None]))[0].astype(np.float16)
-            made.append((clip, renders, mel, dry_mel))
+            made.append((clip, renders, mel, dry_mel, values))
         return rid, rec.meta, made
 
 

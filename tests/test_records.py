@@ -15,7 +15,7 @@ from fxbench.results import read_record, read_records, validate_record, write_re
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "leaderboard" / "results"
-A_RECORD = COMMITTED / "bitcrush" / "cnn__seed0__3be31313c209__on-78d7eddecf73.json"
+A_RECORD = sorted((COMMITTED / "bitcrush").glob("cnn__seed0__*__on-*.json"))[0]  # a synth -> real cnn record
 SCHEMA1 = Path(__file__).parent / "data" / "records" / "schema1_mean.json"
 
 
@@ -32,7 +32,7 @@ def test_every_committed_record_loads_and_ranks():
     files = sorted(COMMITTED.rglob("*.json"))
     versions = {json.loads(p.read_text())["schema_version"] for p in files}
     loaded = read_records(COMMITTED)
-    assert [p for p, _ in loaded] == files and versions >= {2, 3}
+    assert [p for p, _ in loaded] == files and len(versions) > 1  # old schemas are upgraded on read
     assert {r["schema_version"] for _, r in loaded} == {SCHEMA_VERSION}
     df = load_records(COMMITTED)
     assert df["rankable"].all()  # every one was made with its installed task definition

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-TASKS = ("bitcrush", "delay", "limiter", "samplerate")
+TASKS = ("bitcrush", "delay", "limiter", "samplerate", "distortion", "compressor", "reverb", "lowpass")
 EXCERPTS = "guitarset-excerpts"
 HERE = Path(__file__).resolve().parent
 

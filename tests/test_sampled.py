@@ -36,7 +36,25 @@ def dataset(task, tmp_path_factory):
     return out
 
 
-def test_draws_depend_on_seed_and_clip_only(task):
+def test_two_tasks_on_the_same_clips_draw_independent_settings():
+    from fxbench.task import load_task
+
+    a, b = load_task("distortion"), load_task("lowpass")  # one parameter each, the same clips
+    assert not np.allclose(a.parameters[0].scale(draws(a, 0, "clip-a")["drive_db"]),
+                           b.parameters[0].scale(draws(b, 0, "clip-a")["cutoff_frequency_hz"]))
+
+
+def test_a_sampled_manifest_s_fingerprint_checks_out_with_its_draws_version(dataset):
+    import json
+
+    from fxbench.dataset.build import fingerprint_ok
+
+    manifest = json.loads((dataset / "fxbench.json").read_text())
+    assert fingerprint_ok(manifest)
+    assert not fingerprint_ok({**manifest, "draws_version": manifest["draws_version"] - 1})
+
+
+def test_draws_depend_on_task_seed_and_clip_only(task):
     a = draws(task, 0, "clip-a")
     assert all(np.array_equal(a[k], v) for k, v in draws(task, 0, "clip-a").items())
     assert not np.array_equal(a["threshold_db"], draws(task, 0, "clip-b")["threshold_db"])

@@ -39,7 +39,15 @@ def fingerprint(task: TaskConfig, source: Source, seed: int) -> str:
     The clips per recording come with the source (``open_source`` sets them), through the clip policy."""
     blob = {"format": FORMAT_VERSION, "task": task.to_dict(), "source": source.spec(), "seed": seed,
             "clips": ClipPolicy.for_task(task, source).to_dict()}
+    if task.is_sampled:  # only sampled tasks draw settings, so only their data depends on how
+        blob["draws"] = _draws_version()
     return sha256_json(blob)
+
+
+def _draws_version() -> int:
+    from fxbench.sampling import DRAWS_VERSION
+
+    return DRAWS_VERSION
 
 
 def fingerprint_ok(manifest: dict) -> bool:
@@ -54,6 +62,8 @@ def fingerprint_ok(manifest: dict) -> bool:
                 and re.fullmatch(r"[0-9a-f]{64}", fp) is not None)
     blob = {"format": manifest.get("format_version"), "task": manifest.get("task_definition"),
             "source": manifest.get("source"), "seed": manifest.get("seed"), "clips": manifest.get("clip_policy")}
+    if "draws_version" in manifest:
+        blob["draws"] = manifest["draws_version"]
     return sha256_json(blob) == manifest.get("fingerprint")
 
 
@@ -233,6 +243,7 @@ def _build_into(task: TaskConfig, source: Source, seed: int, root: Path, progres
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
         "task_definition": task.to_dict(), "source": source.spec(), "seed": seed, "clip_policy": policy.to_dict(),
         "grid_size": g, "splits": stats, "files": files,
+        **({"draws_version": _draws_version()} if task.is_sampled else {}),
         "build_seconds": round(time.perf_counter() - started, 3),
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -191,6 +190,8 @@ class _HashCache:
             return
         from filelock import FileLock, Timeout
 
+        from fxbench.results import atomic_write_text
+
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             with FileLock(str(self.file) + ".lock", timeout=10):
@@ -202,14 +203,7 @@ class _HashCache:
                     entries = {}
                 entries.update(self.changed)
                 entries = {k: v for k, v in entries.items() if os.path.exists(k)}
-                fd, tmp = tempfile.mkstemp(prefix=f".{HASH_CACHE}.", suffix=".tmp", dir=self.file.parent)
-                try:
-                    with os.fdopen(fd, "w") as f:
-                        json.dump(entries, f, sort_keys=True)
-                    os.replace(tmp, self.file)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                atomic_write_text(self.file, json.dumps(entries, sort_keys=True))
         except (OSError, Timeout):
             pass
         self.changed = {}

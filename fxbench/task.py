@@ -264,6 +264,10 @@ class TaskConfig:
     features: FeatureSpec = field(default_factory=FeatureSpec)
     metrics: Annotated[tuple[Text, ...], AfterValidator(_metrics)] = DEFAULT_METRICS
     main_metric: Literal["mae", "mse"] = "mae"
+    # families the task belongs to, the first one its own (`fxbench tasks`, `--task GROUP`, the overview):
+    # presentation, so not part of the digest
+    groups: Annotated[tuple[Annotated[Text, AfterValidator(_identifier)], ...], Field(max_length=8)] = \
+        field(default=(), metadata=NOT_HASHED)
     # commentary: adding or correcting a published number must not invalidate datasets and results
     reference: Reference = field(default_factory=Reference, metadata=NOT_HASHED)
     # where it was read from; not part of the task

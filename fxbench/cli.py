@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.required = True
 
     r = sub.add_parser("run", help="build (or reuse) a task's dataset, train a model, score it, write a record")
-    r.add_argument("--task", required=True, help="task name (see `fxbench tasks`) or a task .yaml file")
+    r.add_argument("--task", required=True, help="task name (see `fxbench tasks`), a task .yaml file, or a group, "
+                   "all or a comma list of those: each task in turn, a record each")
     r.add_argument("--model", required=True, help="model: a name (see `fxbench models`), path/to/file.py:Class "
                    "or package.module:Class")
     r.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
@@ -53,8 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     dsub = d.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     dsub.required = True
     b = dsub.add_parser("build", help="write a task's Hugging Face dataset folder")
-    b.add_argument("--task", required=True, help="task name or .yaml file; `all` or a comma list (bitcrush,delay) "
-                   "builds several tasks into one repository, one config each, the dry clips stored once")
+    b.add_argument("--task", required=True, help="task name or .yaml file; a group (see `fxbench tasks`), `all` or a "
+                   "comma list (bitcrush,delay) builds several tasks into one repository, one config each, the dry "
+                   "clips stored once")
     b.add_argument("--out", required=True, help="dataset folder to write (an existing fxbench dataset there is "
                    "replaced atomically; any other non-empty folder only with --overwrite)")
     b.add_argument("--overwrite", action="store_true", help="replace --out even if it is not an fxbench dataset "
@@ -157,8 +159,11 @@ def _check_clips_per_recording(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from fxbench.models.base import TrainConfig
-    from fxbench.runner import RunConfig, execute_all
+    from fxbench.runner import RunConfig
+    from fxbench.task import load_task
 
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
@@ -183,6 +188,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
                            "(each record gets its own name under --results-dir)", exit_code=2)
     _check_destination(args)
     _check_blind_predictions(args)
+    names = _tasks_of(args.task)
+    if len(names) > 1:
+        if args.output or args.data:
+            raise FxbenchError(f"--task {args.task} is {len(names)} tasks but --{'output' if args.output else 'data'} "
+                               "names one; drop it (each task's record gets its own name)", exit_code=2)
+        for name in names:  # every name resolves before the first run starts
+            load_task(name)
+        for i, name in enumerate(names, 1):
+            print(f"[{i}/{len(names)}] {name}", flush=True)
+            _run_one(dataclasses.replace(cfg, task=name), args)
+        return 0
+    _run_one(cfg, args)
+    return 0
+
+
+def _tasks_of(spec: str) -> list[str]:
+    """A task name or file stays itself; a group, all or a comma list becomes its tasks."""
+    from fxbench.task import available_tasks
+    from fxbench.task_groups import resolve_tasks
+
+    if spec in available_tasks() or spec.endswith((".yaml", ".yml")):
+        return [spec]
+    return resolve_tasks(spec)
+
+
+def _run_one(cfg, args: argparse.Namespace) -> None:
+    from fxbench.runner import execute_all
+
     for record, outputs in execute_all(cfg):
         if record is None:
             _save_blind_predictions(outputs, args)
@@ -190,7 +223,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         path = _save_record(record, args)
         for figure in _figures(record, outputs, path):
             print(f"figure: {figure}")
-    return 0
 
 
 def _save_blind_predictions(outputs: dict, args: argparse.Namespace) -> Path:
@@ -336,16 +368,22 @@ def _print_metrics(record: dict) -> None:
     t.add_column("metric")
     t.add_column(record["model"], justify="right")
     t.add_column("uniform random (1/3)", justify="right")
-    t.add_column("uniform over grid", justify="right")
+    t.add_column("uniform guess" if m.get("within_tolerance") is not None else "uniform over grid", justify="right")
     t.add_row("MAE (scaled)", f"{m['mae']:.4f}", f"{m['random_mae']:.4f}", f"{m['chance_mae']:.4f}")
     t.add_row("MSE (scaled)", f"{m['mse']:.4f}", "", "")
     units = record.get("param_units", {})
+    f1 = m.get("per_param_f1") or {}
     for name, v in m["per_param_mae_units"].items():
-        t.add_row(f"MAE {name} ({units.get(name, '')})", f"{v:.3f}", "", "")
+        if name not in f1:
+            t.add_row(f"MAE {name}" + (f" ({units[name]})" if units.get(name) else ""), f"{v:.3f}", "", "")
+    for name, v in f1.items():
+        t.add_row(f"F1 / accuracy {name}", f"{v:.3f} / {m['per_param_accuracy'][name]:.3f}", "", "")
+    if m.get("macro_f1") is not None:
+        t.add_row("macro F1 (at 0.5)", f"{m['macro_f1']:.3f}", "", "")
     if m.get("grid_accuracy") is not None:
         t.add_row("grid accuracy", f"{m['grid_accuracy']:.3f}", "", "")
     if m.get("within_tolerance") is not None:
-        t.add_row("within tolerance", f"{m['within_tolerance']:.3f}", "", "")
+        t.add_row("within tolerance (all targets)", f"{m['within_tolerance']:.3f}", "", "")
     Console().print(t)
     timing = record["timing"]
     built = "cached" if timing.get("dataset_cached") else f"built in {timing.get('build_s') or 0:.1f} s"
@@ -358,23 +396,32 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from fxbench.task import available_tasks, load_task
+    from fxbench.task import load_task
+    from fxbench.task_groups import family, task_groups
 
-    # names never break (they are what a user types); the description wraps into what is left of the width
+    groups = task_groups()
+    order = {g: i for i, g in enumerate(groups)}  # each task under its own family, the families in order
+    names = sorted({n for members in groups.values() for n in members}, key=lambda n: (order[family(n)], n))
+    # names never break (they are what a user types); the other columns wrap into what is left of the width
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for heading in ("task", "v", "effect", "grid"):
+    for heading in ("task", "v", "groups", "effect", "targets"):
         table.add_column(heading, no_wrap=True)
-    table.add_column("description", overflow="fold")
-    for name in available_tasks():
+    table.add_column("rows", no_wrap=True, justify="right")
+    for name in names:
         t = load_task(name)
-        # a grid renders every combination (x); a sampled task draws each parameter (~ its scale)
-        grid = ",\n".join(f"{p.name}~{p.sampling}" for p in t.parameters) if t.is_sampled else \
+        # a grid renders every combination (x); a sampled target is drawn (~ uniform or log; 0/1 a presence)
+        mark = {"uniform": "~", "log": "~log", "presence": " 0/1"}
+        targets = "\n".join(f"{p.name}{mark[p.sampling]}" for p in t.parameters) if t.is_sampled else \
             " x\n".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
-        table.add_row(name, str(t.version), t.effect.plugin, grid, t.description.split(". ")[0])
+        table.add_row(name, str(t.version), "\n".join(t.groups) or "-", t.effect.label.replace(" > ", " >\n"),
+                      targets, f"{t.dataset.clips * t.rows_per_clip:,}")
     console = Console()
     with console.capture() as shown:
         console.print(table)
     print("\n".join(line.rstrip() for line in shown.get().splitlines()))
+    print(f"\n{len(names)} tasks. Groups (--task GROUP, or --task all, runs or builds each of their tasks):")
+    for g, members in groups.items():
+        print(f"  {g}: {', '.join(members)}")
     return 0
 
 
@@ -419,7 +466,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise FxbenchError(f"--workers must be at least 1, got {args.workers}", exit_code=2)
-    several = args.task == "all" or "," in args.task
+    names = _tasks_of(args.task)
+    several = len(names) > 1 or args.task != names[0]
     if args.answers and not args.blind:
         raise FxbenchError("--answers names the answer key of a blind build; add --blind (or drop --answers)",
                            exit_code=2)
@@ -470,11 +518,9 @@ def _build_blind(args: argparse.Namespace) -> int:
 
 def _build_several(args: argparse.Namespace) -> int:
     from fxbench.dataset.build_all import build_tasks
-    from fxbench.task import available_tasks, load_task
+    from fxbench.task import load_task
 
-    names = sorted(available_tasks()) if args.task == "all" else [n.strip() for n in args.task.split(",") if n.strip()]
-    if len(set(names)) != len(names):
-        raise FxbenchError(f"--task {args.task} names a task twice; list each once", exit_code=2)
+    names = _tasks_of(args.task)
     tasks = [load_task(n) for n in names]
     manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet,
                            workers=args.workers, clips_per_recording=args.clips_per_recording,

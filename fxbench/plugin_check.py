@@ -1,8 +1,9 @@
-"""Checks of a task's effect against the plugin itself, at load: a name pedalboard lacks, a setting the
+"""Checks of a task's effect against the plugins themselves, at load: a name pedalboard lacks, a setting the
 plugin has no knob for, or a range end it refuses would otherwise surface only in a build's workers.
 
-Each pedalboard plugin is built, and run on a short tone, at both ends of every parameter's span (the
-grid's extreme values, or the range of a sampled parameter), the other parameters at their low end.
+Each pedalboard plugin (one, or each stage of a chain) is built, and run on a short tone, at both ends of
+every knob's span (the grid's extreme values, a sampled parameter's range, a stage's varied settings), the
+other knobs at their low end.
 """
 from __future__ import annotations
 
@@ -32,49 +33,66 @@ def settings_of(cls: type) -> list[str]:
                   and isinstance(getattr(cls, n), property))
 
 
-def _ends(task: TaskConfig) -> list[tuple[int, dict[str, float]]]:
-    """(index of the parameter at an end, settings) for the low and high end of each parameter."""
-    spans = [p.range if p.is_sampled else (min(p.grid), max(p.grid)) for p in task.parameters]
-    low = {p.name: float(s[0]) for p, s in zip(task.parameters, spans)}
-    return [(i, {**low, p.name: float(end)}) for i, (p, s) in enumerate(zip(task.parameters, spans)) for end in s]
+# (field to blame, the plugin's setting, its lowest and highest value)
+Knob = tuple[str, str, float, float]
 
 
 def check_effect(task: TaskConfig) -> None:
     """Raise the schema's one-line error for a plugin, setting or range end the effect cannot take."""
+    spans = [p.range if p.is_sampled else (min(p.grid), max(p.grid)) for p in task.parameters]
+
+    def knobs_of(stage: str | None) -> list[Knob]:
+        return [(f"parameters[{i}].range" if p.is_sampled else f"parameters[{i}].grid", p.knob, float(lo), float(hi))
+                for i, (p, (lo, hi)) in enumerate(zip(task.parameters, spans)) if p.stage == stage and not p.is_presence]
+
+    if not task.effect.chain:
+        _check_plugin(task.effect.plugin, task.effect.fixed, knobs_of(None), "effect", task.sample_rate)
+        return
+    for j, s in enumerate(task.effect.chain):
+        where = f"effect.chain[{j}]"
+        varied = [(f"{where}.vary.{k}", k, lo, hi) for k, (lo, hi) in s.vary.items()]
+        _check_plugin(s.plugin, s.fixed, knobs_of(s.name) + varied, where, task.sample_rate)
+
+
+def _check_plugin(plugin: str, fixed: dict, knobs: list[Knob], where: str, sample_rate: int) -> None:
     from fxbench.render import _custom_effects
 
-    plugin = task.effect.plugin
     if plugin in _custom_effects():
         return  # fxbench's own effects check their settings when made
     classes = _plugin_classes()
     if plugin not in classes:
         close = difflib.get_close_matches(plugin, list(classes), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else "name a pedalboard plugin class such as Distortion"
-        raise invalid("effect.plugin", f"{plugin!r} is neither a pedalboard plugin nor an fxbench effect", hint)
+        raise invalid(f"{where}.plugin", f"{plugin!r} is neither a pedalboard plugin nor an fxbench effect", hint)
     cls = classes[plugin]
-    knobs = settings_of(cls)
-    for key in task.effect.fixed:
-        if key not in knobs:
-            raise invalid(f"effect.fixed.{key}", f"{plugin} has no setting {key!r} (settings: {', '.join(knobs)})",
+    names = settings_of(cls)
+    for key in fixed:
+        if key not in names:
+            raise invalid(f"{where}.fixed.{key}", f"{plugin} has no setting {key!r} (settings: {', '.join(names)})",
                           "rename or remove it")
-    for i, p in enumerate(task.parameters):
-        if p.name not in knobs:
-            raise invalid(f"parameters[{i}].name", f"{plugin} has no setting {p.name!r} (settings: "
-                          f"{', '.join(knobs)})", "name the parameter after one of them")
-        if p.name in task.effect.fixed:
-            raise invalid(f"effect.fixed.{p.name}", f"{p.name!r} is both fixed and a parameter", "remove it here")
+    seen: set[str] = set()
+    for field, knob, _, _ in knobs:
+        name_field = field.rsplit(".", 1)[0] + (".name" if field.startswith("parameters") else "")
+        if knob not in names:
+            raise invalid(name_field, f"{plugin} has no setting {knob!r} (settings: {', '.join(names)})",
+                          "name the parameter (or its setting) after one of them")
+        if knob in fixed:
+            raise invalid(f"{where}.fixed.{knob}", f"{knob!r} is both fixed and a parameter", "remove it here")
+        if knob in seen:
+            raise invalid(name_field, f"{plugin}'s setting {knob!r} is turned twice", "turn each setting once")
+        seen.add(knob)
     tone = (0.5 * np.sin(np.arange(512) * 0.05)).astype(np.float32)[None]
-    for i, point in _ends(task):
-        p = task.parameters[i]
-        field = f"parameters[{i}].range" if p.is_sampled else f"parameters[{i}].grid"
-        try:
-            wet = cls(**task.effect.fixed, **point)(tone, task.sample_rate, reset=True)
-        except TypeError as exc:
-            raise invalid("effect.fixed", f"{plugin} refused the settings ({str(exc).splitlines()[0]})",
-                          "give each setting a value of the plugin's type") from None
-        except (ValueError, RuntimeError) as exc:
-            raise invalid(field, f"{plugin} refuses {p.name} = {point[p.name]:g} ({str(exc).splitlines()[0]})",
-                          "keep the values within what the plugin accepts") from None
-        if not np.isfinite(wet).all():
-            raise invalid(field, f"{plugin} gives non-finite audio at {p.name} = {point[p.name]:g}",
-                          "narrow the range")
+    low = {knob: lo for _, knob, lo, _ in knobs}
+    for field, knob, lo, hi in knobs:
+        for end in (lo, hi):
+            point = {**low, knob: end}
+            try:
+                wet = cls(**fixed, **point)(tone, sample_rate, reset=True)
+            except TypeError as exc:
+                raise invalid(f"{where}.fixed", f"{plugin} refused the settings ({str(exc).splitlines()[0]})",
+                              "give each setting a value of the plugin's type") from None
+            except (ValueError, RuntimeError) as exc:
+                raise invalid(field, f"{plugin} refuses {knob} = {end:g} ({str(exc).splitlines()[0]})",
+                              "keep the values within what the plugin accepts") from None
+            if not np.isfinite(wet).all():
+                raise invalid(field, f"{plugin} gives non-finite audio at {knob} = {end:g}", "narrow the range")

@@ -60,6 +60,9 @@ class Metrics(_Strict):
     within_tolerance: Optional[Scaled] = None
     per_param_within_tolerance: Optional[dict[str, Scaled]] = None
     tolerance: Optional[dict[str, Scaled]] = None  # scaled: the share of each parameter's range
+    macro_f1: Optional[Scaled] = None  # tasks with presence targets (detection), at the 0.5 threshold
+    per_param_f1: Optional[dict[str, Scaled]] = None
+    per_param_accuracy: Optional[dict[str, Scaled]] = None
     random_mae: Scaled
     chance_mae: Scaled
     per_param_chance_mae: Optional[dict[str, Scaled]] = None  # schema 1 had none

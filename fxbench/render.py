@@ -50,6 +50,13 @@ def _custom_effects() -> dict[str, Callable[[dict, int], Effect]]:
     return CUSTOM_EFFECTS
 
 
+def _plugin(plugin: str, settings: dict, sample_rate: int) -> Effect:
+    custom = _custom_effects()
+    if plugin in custom:
+        return custom[plugin](settings, sample_rate)
+    return _pedalboard_effect(plugin, settings, sample_rate)
+
+
 def _pedalboard_effect(plugin: str, settings: dict, sample_rate: int) -> Effect:
     import pedalboard
 
@@ -82,18 +89,43 @@ class GridRenderer:
         with_bypass = [p for p in self.task.parameters if p.bypass is not None]
         if with_bypass and all(point[p.name] == p.bypass for p in with_bypass):
             return None  # the dry clip itself
-        settings: dict[str, Any] = dict(self.task.effect.fixed)
-        settings.update(point)
-        plugin = self.task.effect.plugin
-        custom = _custom_effects()
-        if plugin in custom:
-            effect = custom[plugin](settings, self.task.sample_rate)
+        if self.task.effect.chain:
+            effect = self._chain_for(point)
+            if effect is None:
+                return None
         else:
-            effect = _pedalboard_effect(plugin, settings, self.task.sample_rate)
+            settings: dict[str, Any] = dict(self.task.effect.fixed)
+            settings.update(point)
+            effect = _plugin(self.task.effect.plugin, settings, self.task.sample_rate)
         gain = 10 ** (self.task.effect.input_gain_db / 20)
         if gain == 1.0:
             return effect
         return lambda audio: effect(audio * np.float32(gain))
+
+    def _chain_for(self, point: dict[str, float]) -> Effect | None:
+        """The stages the point leaves active, in order, each with its knobs and varied settings (None: every
+        stage bypassed, the dry clip)."""
+        from fxbench.sampling import varied_key
+
+        presence = {p.stage: p.name for p in self.task.parameters if p.is_presence}
+        effects = []
+        for s in self.task.effect.chain:
+            if s.name in presence and point[presence[s.name]] < 0.5:
+                continue
+            settings: dict[str, Any] = dict(s.fixed)
+            settings.update({p.knob: point[p.name] for p in self.task.parameters
+                             if p.stage == s.name and not p.is_presence})
+            settings.update({k: point[varied_key(s.name, k)] for k in s.vary})
+            effects.append(_plugin(s.plugin, settings, self.task.sample_rate))
+        if not effects:
+            return None
+
+        def apply(audio: np.ndarray) -> np.ndarray:
+            for effect in effects:
+                audio = np.asarray(effect(audio), dtype=np.float32)
+            return audio
+
+        return apply
 
     def render(self, dry_pcm: np.ndarray) -> np.ndarray:
         """16-bit dry clip -> (n_grid, n_samples) int16 renders."""
@@ -114,7 +146,7 @@ class GridRenderer:
                 continue
             wet = np.asarray(effect(dry), dtype=np.float32)
             if wet.shape != dry.shape:
-                raise FxbenchError(f"effect {self.task.effect.plugin} changed the clip length "
+                raise FxbenchError(f"effect {self.task.effect.label} changed the clip length "
                                    f"({dry.shape[0]} -> {wet.shape[0]} samples); it must keep it")
             out[i] = to_int16(wet)
         return out

@@ -33,11 +33,11 @@ def predictions_sha256(ids: list[str], predictions: Any) -> str:
     return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
-def row_abs_errors(ids: list[str], y_true: Any, predictions: Any) -> list[float]:
-    """Per-row MAE over the parameters, in sorted-id order (rounded to 1e-6)."""
-    import numpy as np
+def row_abs_errors(task: Any, ids: list[str], y_true: Any, predictions: Any) -> list[float]:
+    """Per-row MAE over the parameters scored on the row, in sorted-id order (rounded to 1e-6)."""
+    from fxbench.metrics import row_errors
 
-    err = np.abs(np.asarray(predictions, dtype=np.float64) - np.asarray(y_true, dtype=np.float64)).mean(axis=1)
+    err = row_errors(task, y_true, predictions)
     order = sorted(range(len(ids)), key=ids.__getitem__)
     return [round(float(err[i]), 6) for i in order]
 
@@ -71,7 +71,7 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
         "param_units": {p.name: p.unit for p in task.parameters},
         "metrics": metrics,
         "predictions_sha256": predictions_sha256(test.ids, pred),
-        "row_abs_errors": row_abs_errors(test.ids, test.y, pred),
+        "row_abs_errors": row_abs_errors(task, test.ids, test.y, pred),
         "config": config, "history": history,
         "timing": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()},
         "fxbench_version": fxbench.__version__, "git_commit": git_commit(),

@@ -102,9 +102,13 @@ class Parameter:
         field(default=None, metadata=HASHED_UNLESS_DEFAULT)
     bypass: Optional[Float] = None  # grid value that means "dry clip, not rendered"
     description: Text = ""
-    sampling: Optional[Literal["uniform", "log"]] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
+    # presence: 1 where the chain stage ``stage`` was applied, 0 where it was bypassed (drawn with its p_active)
+    sampling: Optional[Literal["uniform", "log", "presence"]] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
     # scaled units (a share of the range); only for sampled parameters, whose default is DEFAULT_TOLERANCE
     tolerance: Optional[Fraction] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
+    # a chain's parameters: the stage (by name) whose knob this is, and the knob's name there (default: ``name``)
+    stage: Optional[Annotated[Text, AfterValidator(_identifier)]] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
+    setting: Optional[Annotated[Text, Field(min_length=1)]] = field(default=None, metadata=HASHED_UNLESS_DEFAULT)
 
     @model_validator(mode="after")
     def _grid_in_range(self) -> Parameter:
@@ -115,6 +119,12 @@ class Parameter:
         if (self.grid is None) == (self.sampling is None):
             raise invalid("", "needs exactly one of grid (values to render) and sampling (uniform or log)",
                           "keep the one you mean")
+        if self.sampling == "presence":
+            if self.range != (0.0, 1.0) or self.stage is None or self.setting is not None:
+                raise invalid("", "a presence target has range [0, 1], names its chain stage and no setting",
+                              "write range: [0.0, 1.0] and stage: <the stage's name>")
+            if self.tolerance is not None:
+                raise invalid("tolerance", "a presence target is scored at the 0.5 threshold", "remove it")
         if self.sampling is not None:
             if self.sampling == "log" and not lo > 0:
                 raise invalid("range", f"sampling: log needs a positive range, got {list(self.range)}",
@@ -138,6 +148,15 @@ class Parameter:
     @property
     def is_sampled(self) -> bool:
         return self.sampling is not None
+
+    @property
+    def is_presence(self) -> bool:
+        return self.sampling == "presence"
+
+    @property
+    def knob(self) -> str:
+        """The plugin setting this parameter turns."""
+        return self.setting or self.name
 
     @property
     def scaled_tolerance(self) -> float:
@@ -165,14 +184,56 @@ class Parameter:
         return tuple(float(self.scale(v)) for v in self.grid)
 
 
+def _ranges(value: dict) -> dict:
+    for key, span in value.items():
+        if not span[1] > span[0]:
+            raise invalid(key, f"upper bound must exceed lower bound, got {list(span)}", "write it as [low, high]")
+    return value
+
+
+@dataclass(frozen=True, config=STRICT)
+class Stage:
+    """One plugin of a chain: applied in the chain's order, and bypassed at random unless ``p_active`` is 1
+    (a presence parameter then says whether it was applied)."""
+
+    name: Annotated[Text, AfterValidator(_identifier)]
+    plugin: Annotated[Text, Field(min_length=1)]
+    fixed: Annotated[dict, AfterValidator(_settings)] = field(default_factory=dict)
+    p_active: Annotated[Float, Field(gt=0, le=1)] = 1.0
+    # settings drawn uniformly per render that are not targets (detection: the effect's settings vary)
+    vary: Annotated[dict[Text, tuple[Float, Float]], AfterValidator(_ranges)] = field(default_factory=dict)
+    note: Text = ""
+
+
 @dataclass(frozen=True, config=STRICT)
 class EffectSpec:
-    """A pedalboard plugin (by class name) and its settings that never vary."""
+    """A pedalboard plugin (by class name) and its settings that never vary, or a chain of them."""
 
-    plugin: Annotated[Text, Field(min_length=1)]
+    plugin: Optional[Annotated[Text, Field(min_length=1)]] = None
     fixed: Annotated[dict, AfterValidator(_settings)] = field(default_factory=dict)
     input_gain_db: Float = 0.0  # level change before the effect (drives level-dependent effects)
     note: Text = ""
+    chain: tuple[Stage, ...] = field(default=(), metadata=HASHED_UNLESS_DEFAULT)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EffectSpec:
+        if self.plugin is None and not self.chain:
+            raise invalid("plugin", "the effect names no plugin (nor a chain with a stage)",
+                          "give effect.plugin, or effect.chain as a list of stages with a plugin each")
+        if self.plugin is not None and self.chain:
+            raise invalid("chain", "an effect is one plugin or a chain, not both",
+                          "move the plugin into the chain as a stage")
+        if self.chain and self.fixed:
+            raise invalid("fixed", "a chain's settings belong to its stages", "move them to the stages' fixed")
+        names = [s.name for s in self.chain]
+        if len(set(names)) != len(names):
+            raise invalid("chain", "two stages share a name", "give each stage its own name")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The plugin, or the chain's plugins in order."""
+        return " > ".join(s.plugin for s in self.chain) if self.chain else str(self.plugin)
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -281,6 +342,7 @@ class TaskConfig:
                 raise invalid(f"parameters[{i}].name", f"duplicate parameter {p.name!r}", "give each a new name")
             seen.add(p.name)
         self._check_sampling()
+        self._check_chain()
         if not self.is_sampled:
             points = math.prod(len(p.grid) for p in self.parameters)
             if points > MAX_GRID_POINTS:
@@ -309,6 +371,50 @@ class TaskConfig:
             raise invalid("metrics", "grid_accuracy needs grid parameters", "use within_tolerance")
         if not self.is_sampled and "within_tolerance" in self.metrics:
             raise invalid("metrics", "within_tolerance needs sampled parameters", "use grid_accuracy")
+
+    def _check_chain(self) -> None:
+        """A chain's parameters each name a stage; a stage that may be bypassed has exactly one presence target
+        (its knobs are scored only where it was applied, so the rows need to say where that was)."""
+        stages = {s.name: s for s in self.effect.chain}
+        presence: dict[str, int] = {}
+        for i, p in enumerate(self.parameters):
+            if not stages:
+                if p.stage is not None or p.is_presence:
+                    raise invalid(f"parameters[{i}].stage", f"{p.name!r} names a chain stage, but the effect is "
+                                  "one plugin", "remove stage (and sampling: presence), or make effect a chain")
+                if p.setting is not None:
+                    raise invalid(f"parameters[{i}].setting", "only a chain's parameters rename their setting",
+                                  "name the parameter after the plugin's setting")
+                continue
+            if p.stage not in stages:
+                raise invalid(f"parameters[{i}].stage", f"{p.name!r} names stage {p.stage!r}, which the chain "
+                              f"lacks (stages: {', '.join(stages)})", "name one of the chain's stages")
+            if p.is_presence:
+                if p.stage in presence:
+                    raise invalid(f"parameters[{i}]", f"stage {p.stage!r} has two presence targets", "keep one")
+                if stages[p.stage].p_active == 1:
+                    raise invalid(f"parameters[{i}]", f"stage {p.stage!r} is never bypassed (p_active 1), so its "
+                                  "presence is no target", "give the stage a p_active below 1, or drop the target")
+                presence[p.stage] = i
+        if not stages:
+            return
+        if not self.is_sampled:
+            raise invalid("dataset.draws_per_clip", "a chain draws its bypasses and knobs per render",
+                          "sample its parameters and set draws_per_clip")
+        for j, s in enumerate(self.effect.chain):
+            if s.p_active < 1 and s.name not in presence:
+                raise invalid(f"effect.chain[{j}].p_active", f"stage {s.name!r} may be bypassed but has no "
+                              "presence target", f"add a parameter with sampling: presence and stage: {s.name}")
+
+    def presence_index(self) -> dict[str, int]:
+        """Stage name -> the column of its presence target."""
+        return {p.stage: j for j, p in enumerate(self.parameters) if p.is_presence}
+
+    def scored_on(self) -> list[Optional[int]]:
+        """Per parameter, the presence column that decides on which rows it is scored (None: every row): a
+        bypassed stage's knobs were drawn but never heard."""
+        presence = self.presence_index()
+        return [None if p.is_presence else presence.get(p.stage) for p in self.parameters]
 
     @property
     def is_sampled(self) -> bool:

@@ -239,7 +239,7 @@ def test_a_sampled_task_parses_and_hashes_its_new_fields():
     (SAMPLED.replace(", draws_per_clip: 4", ""), "dataset: parameter 'room_size' is sampled but draws_per_clip"),
     (SAMPLED.replace("sampling: uniform", "sampling: uniform, grid: [0.0, 1.0]"),
      "parameters[0]: needs exactly one of grid (values to render) and sampling"),
-    (SAMPLED.replace("sampling: uniform", "sampling: normal"), "parameters[0].sampling: expected 'uniform' or 'log'"),
+    (SAMPLED.replace("sampling: uniform", "sampling: normal"), "parameters[0].sampling: expected 'uniform', 'log' or 'presence'"),
     (SAMPLED.replace("sampling: uniform", "sampling: uniform, bypass: 0.0"), "parameters[0].bypass: a sampled"),
     (SAMPLED.replace("tolerance: 0.1", "tolerance: 1.5"), "parameters[1].tolerance: must be less than 1"),
     (SAMPLED + "metrics: [mae, grid_accuracy]\n", "metrics: grid_accuracy needs grid parameters; use within_"),

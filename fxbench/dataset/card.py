@@ -109,7 +109,20 @@ def _files_of(config: str, files: dict) -> list[dict]:
 
 
 def _values(p) -> str:
+    if p.is_presence:
+        return f"1 where stage `{p.stage}` was applied, 0 where bypassed"
     return ', '.join(f'{v:g}' for v in p.grid) if p.grid is not None else f"drawn, {p.sampling} over the range"
+
+
+def _effect(task: TaskConfig) -> str:
+    if not task.effect.chain:
+        return f"`{task.effect.plugin}` with fixed settings `{task.effect.fixed}`"
+    stages = "; ".join(f"`{s.name}`: `{s.plugin}`, fixed `{s.fixed}`"
+                       + (f", applied with probability {s.p_active:g}" if s.p_active < 1 else "")
+                       + (f", varied uniformly `{ {k: list(v) for k, v in s.vary.items()} }`" if s.vary else "")
+                       for s in task.effect.chain)
+    return f"a chain, in this order: {stages}. A bypassed stage's knobs are drawn but unheard, so they are " \
+           f"scored only on the rows where the stage was applied"
 
 
 def _renders(task: TaskConfig, manifest: dict) -> str:
@@ -129,7 +142,7 @@ def _task_section(task: TaskConfig, manifest: dict, level: str = "##") -> str:
     gain = f" after {task.effect.input_gain_db:+g} dB input gain" if task.effect.input_gain_db else ""
     return f"""{level} Effect and parameters
 
-Effect: `{task.effect.plugin}` with fixed settings `{task.effect.fixed}`{gain}. {task.effect.note}
+Effect: {_effect(task)}{gain}. {task.effect.note}
 
 | parameter | unit | grid | scaled to [0, 1] over |
 |---|---|---|---|

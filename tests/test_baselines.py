@@ -10,7 +10,8 @@ from fxbench.models import TrainConfig, create_model
 from fxbench.runner import RunConfig, execute
 from fxbench.task import load_task
 
-TASKS = ("bitcrush", "samplerate", "delay", "limiter", "distortion", "compressor", "reverb", "lowpass")
+TASKS = ("bitcrush", "samplerate", "delay", "limiter", "distortion", "compressor", "reverb", "lowpass",
+         "chorus", "phaser", "eq", "mp3")
 TRAINED = ("cnn", "cnn-meanmax", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
 RECONSTRUCTING = {"encdec": ["reconstruct", "head"], "unet": ["reconstruct", "head"],
                   "smp:unet-resnet18": ["joint"]}
@@ -30,24 +31,25 @@ def tiny_tasks(task_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", TASKS)
 @pytest.mark.parametrize("model", ("random", "mean", *TRAINED))
-def test_each_model_runs_on_each_task(model, tiny_tasks):
-    for name, tiny in tiny_tasks.items():
-        task = load_task(tiny)
-        record, out = execute(RunConfig(task=tiny, model=model,
-                                        train=TrainConfig(epochs=1, batch_size=8, progress=False)))
-        m = record["metrics"]
-        assert 0 <= m["mae"] <= 1 and set(m["per_param_mae"]) == set(task.param_names), (model, name)
-        assert out["y_pred"].shape == (record["n_test"], len(task.parameters))
-        if model in TRAINED:
-            assert record["config"]["epochs"] == 1 and record["config"]["n_weights"] > 0
-            assert record["config"]["lr"] == 1e-4 and record["config"]["device_used"] == "cpu"
-        if model in RECONSTRUCTING:
-            rec = m["reconstruction"]
-            assert rec["n"] == record["n_test"] and 0 < rec["l1"] < 1 and 0 < rec["identity_l1"] < 1
-            assert [h["stage"] for h in record["history"]] == RECONSTRUCTING[model]
-        else:
-            assert "reconstruction" not in m
+def test_each_model_runs_on_each_task(model, name, tiny_tasks):
+    tiny = tiny_tasks[name]
+    task = load_task(tiny)
+    record, out = execute(RunConfig(task=tiny, model=model,
+                                    train=TrainConfig(epochs=1, batch_size=8, progress=False)))
+    m = record["metrics"]
+    assert 0 <= m["mae"] <= 1 and set(m["per_param_mae"]) == set(task.param_names), (model, name)
+    assert out["y_pred"].shape == (record["n_test"], len(task.parameters))
+    if model in TRAINED:
+        assert record["config"]["epochs"] == 1 and record["config"]["n_weights"] > 0
+        assert record["config"]["lr"] == 1e-4 and record["config"]["device_used"] == "cpu"
+    if model in RECONSTRUCTING:
+        rec = m["reconstruction"]
+        assert rec["n"] == record["n_test"] and 0 < rec["l1"] < 1 and 0 < rec["identity_l1"] < 1
+        assert [h["stage"] for h in record["history"]] == RECONSTRUCTING[model]
+    else:
+        assert "reconstruction" not in m
 
 
 @pytest.mark.slow

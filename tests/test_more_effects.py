@@ -1,0 +1,155 @@
+"""The modulation, EQ and codec tasks (chorus, phaser, eq, mp3; sampled knobs): every knob changes what the
+model sees over its range, and each effect does what its note says, on real pedalboard renders."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxbench.features import MelFeatures
+from fxbench.render import GridRenderer, from_int16, to_int16
+from fxbench.sources.synth import synth_recording
+from fxbench.task import load_task
+
+SR = 44100
+TASKS = ("chorus", "phaser", "eq", "mp3")
+# least mean change of the min-max scaled Mel spectrogram between a knob's two ends (the others mid-range, or
+# as in CONTEXT): about half the least change measured on four synth clips (in parentheses). The chorus's rate and
+# depth are its weak knobs (they act through a delayed copy at most as loud as the dry clip)
+MIN_MEL_CHANGE = {
+    ("chorus", "rate_hz"): 0.007, ("chorus", "depth"): 0.007, ("chorus", "mix"): 0.01,  # (0.0145, 0.0148, 0.020)
+    ("phaser", "rate_hz"): 0.011, ("phaser", "depth"): 0.011, ("phaser", "feedback"): 0.014,  # (0.022, 0.023, 0.029)
+    ("eq", "cutoff_frequency_hz"): 0.019, ("eq", "gain_db"): 0.022, ("eq", "q"): 0.014,  # (0.039, 0.045, 0.029)
+    ("mp3", "vbr_quality"): 0.047,  # (0.094)
+}
+# the other knobs where a knob is tested: at 0 dB the peak filter is flat, so its frequency and q act only
+# once gain_db is away from the middle of its range (the top end here, +18 dB)
+CONTEXT = {("eq", "cutoff_frequency_hz"): {"gain_db": 1.0}, ("eq", "q"): {"gain_db": 1.0}}
+
+
+@pytest.fixture(scope="module")
+def dry_pcm() -> list[np.ndarray]:
+    clips = []
+    for i in range(2):
+        x = synth_recording(0, i, 2.0, SR, 6).audio[:2 * SR]
+        clips.append(to_int16(x / np.abs(x).max() * 10 ** (-1 / 20)))  # the clip policy's -1 dBFS peak
+    return clips
+
+
+@pytest.fixture(scope="module")
+def noise_pcm() -> np.ndarray:
+    """White noise with its peak under -1 dBFS: energy at every frequency, for the FFT checks."""
+    return to_int16(np.clip(0.2 * np.random.default_rng(0).standard_normal(2 * SR), -0.89, 0.89))
+
+
+def _at(task, scaled: dict[str, float]) -> dict[str, np.ndarray]:
+    """Settings in units for scaled values (unnamed parameters at mid-range), as one-row draws."""
+    return {p.name: np.array([p.unscale(scaled.get(p.name, 0.5))], dtype=np.float32) for p in task.parameters}
+
+
+def _render(task, pcm, scaled_rows: list[dict[str, float]]) -> np.ndarray:
+    r = GridRenderer(task)
+    return np.stack([from_int16(r.render_at(pcm, _at(task, s))[0]) for s in scaled_rows])
+
+
+def _render_units(task, pcm, settings: dict[str, float]) -> np.ndarray:
+    """One render at settings in units, outside the task's ranges too (unnamed parameters at mid-range)."""
+    values = {k: v[0] for k, v in _at(task, {}).items()} | settings
+    return from_int16(GridRenderer(task).render_at(pcm, {k: np.array([v], dtype=np.float32)
+                                                         for k, v in values.items()})[0])
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_every_knob_changes_the_features_over_its_range(name, dry_pcm):
+    task = load_task(name)
+    assert task.is_sampled and 1000 <= task.dataset.clips * task.rows_per_clip <= 3000
+    mel = MelFeatures(task.features, SR)
+    for p in task.parameters:
+        context = CONTEXT.get((name, p.name), {})
+        for pcm in dry_pcm:
+            lo, hi = mel(_render(task, pcm, [{**context, p.name: 0.0}, {**context, p.name: 1.0}]))
+            change = float(np.abs(lo - hi).mean())
+            assert change > MIN_MEL_CHANGE[name, p.name], f"{name}.{p.name}: Mel changes by {change:.4f}"
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+def test_chorus_mix_blends_a_delayed_copy_into_the_dry_clip(dry_pcm):
+    task = load_task("chorus")
+    dry = from_int16(dry_pcm[0])
+    assert np.array_equal(_render_units(task, dry_pcm[0], {"mix": 0.0}), dry)  # mix 0: the dry clip itself
+    wet = _render_units(task, dry_pcm[0], {"mix": 1.0})
+    assert _rms(wet - dry) > 0.3 * _rms(dry)
+    # all wet, no sweep: the dry clip delayed by the fixed centre delay (7 ms)
+    still = _render_units(task, dry_pcm[0], {"mix": 1.0, "depth": 0.0})
+    lag = int(np.argmax(np.fft.irfft(np.fft.rfft(still) * np.conj(np.fft.rfft(dry)))))
+    assert lag == round(7.0e-3 * SR), lag
+
+
+def _harmonic_db(x: np.ndarray, bins: np.ndarray, n_fft: int = 2048, hop: int = 512) -> np.ndarray:
+    """(frames, harmonics) level in dB of the STFT bins that hold a harmonic."""
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * np.hanning(n_fft)
+    return 10 * np.log10(np.abs(np.fft.rfft(frames, axis=1)[:, bins]) ** 2 + 1e-12)
+
+
+def test_phaser_rate_sets_how_fast_the_spectrum_sweeps():
+    """A steady sawtooth whose harmonics fall on STFT bins: dry, every harmonic's level is constant; through the
+    phaser, the notches sweep over the harmonics at the LFO rate."""
+    task = load_task("phaser")
+    n_fft, hop = 2048, 512
+    f0 = 5 * SR / n_fft  # harmonics every 5 bins
+    t = np.arange(2 * SR) / SR
+    saw = to_int16(0.8 * (2 * ((f0 * t) % 1) - 1))
+    bins = np.arange(2, 75) * 5  # 215 Hz to 8 kHz
+    fm = np.fft.rfftfreq(len(range(0, 2 * SR - n_fft + 1, hop)), hop / SR)  # modulation frequencies
+    dry = _harmonic_db(from_int16(saw), bins)
+    assert dry.std(axis=0).mean() < 0.1
+    spectra = {}
+    for scaled in (0.0, 1.0):  # 0.2 Hz and 5 Hz
+        level = _harmonic_db(_render(task, saw, [{"rate_hz": scaled}])[0], bins)
+        assert level.std(axis=0).mean() > 1.0  # the spectrum moves (dB over time, mean over harmonics)
+        spectra[scaled] = (np.abs(np.fft.rfft(level - level.mean(axis=0), axis=0)) ** 2).mean(axis=1)
+    slow = lambda m: float(m[1:][fm[1:] < 3].sum() / m[1:].sum())  # share of the modulation below 3 Hz
+    assert slow(spectra[0.0]) > 0.6 and slow(spectra[1.0]) < 0.1, (slow(spectra[0.0]), slow(spectra[1.0]))
+    assert abs(fm[1:][np.argmax(spectra[1.0][1:])] - 5.0) < 0.6  # the 5 Hz sweep is the strongest modulation
+
+
+def _band_db(x: np.ndarray, lo_hz: float, hi_hz: float) -> float:
+    f = np.fft.rfftfreq(len(x), 1 / SR)
+    return float(10 * np.log10((np.abs(np.fft.rfft(x)) ** 2)[(f >= lo_hz) & (f < hi_hz)].sum()))
+
+
+def test_eq_gain_raises_or_lowers_the_band_around_the_cutoff(noise_pcm):
+    task = load_task("eq")
+    fc = task.parameters[0].unscale(0.5)  # 800 Hz, q mid-range (1.22)
+    assert fc == pytest.approx(800.0)
+    dry = from_int16(noise_pcm) * np.float32(10 ** (task.effect.input_gain_db / 20))  # the level fed to the filter
+    boost, cut = _render(task, noise_pcm, [{"gain_db": 1.0}, {"gain_db": 0.0}])
+    assert np.abs(boost).max() < 0.9  # the input gain leaves the boost headroom: nothing clips in the int16 store
+    near, far = (fc / 2 ** (1 / 6), fc * 2 ** (1 / 6)), (12000.0, 20000.0)
+    rise = [_band_db(w, *near) - _band_db(dry, *near) for w in (boost, cut)]
+    assert rise[0] > 12 and rise[1] < -12, rise  # +-18 dB at the centre, less over a third of an octave
+    assert all(abs(_band_db(w, *far) - _band_db(dry, *far)) < 1.0 for w in (boost, cut))  # 4 octaves off: flat
+
+
+def test_mp3_better_quality_keeps_the_top_octaves_and_the_waveform(dry_pcm, noise_pcm):
+    task = load_task("mp3")
+    best, worst = _render(task, noise_pcm, [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}])
+    noise = from_int16(noise_pcm)
+    kept = [_band_db(w, 10000.0, 16000.0) - _band_db(noise, 10000.0, 16000.0) for w in (best, worst)]
+    assert kept[0] > -1.0 and kept[1] < -20.0, kept  # 9.9's low-pass sits well under 10 kHz
+    dry = from_int16(dry_pcm[0])
+    err = [_rms(w - dry) for w in _render(task, dry_pcm[0], [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}])]
+    assert err[0] < 0.5 * err[1], err
+
+
+def test_mp3_keeps_the_clip_length_and_its_timing():
+    """pedalboard compensates the encoder's and decoder's delay: a click comes back where it was, even near
+    either end of the clip, at every quality."""
+    task = load_task("mp3")
+    for at in (10, SR, 2 * SR - 10):
+        click = np.zeros(2 * SR, dtype=np.float32)
+        click[at] = 0.9
+        for wet in _render(task, to_int16(click), [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}]):
+            assert wet.shape == click.shape and int(np.argmax(np.abs(wet))) == at

@@ -404,7 +404,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     names = sorted({n for members in groups.values() for n in members}, key=lambda n: (order[family(n)], n))
     # names never break (they are what a user types); the other columns wrap into what is left of the width
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for heading in ("task", "v", "groups", "effect", "targets"):
+    for heading in ("task", "v", "family", "effect", "targets"):
         table.add_column(heading, no_wrap=True)
     table.add_column("rows", no_wrap=True, justify="right")
     for name in names:
@@ -413,13 +413,13 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
         mark = {"uniform": "~", "log": "~log", "presence": " 0/1"}
         targets = "\n".join(f"{p.name}{mark[p.sampling]}" for p in t.parameters) if t.is_sampled else \
             " x\n".join(f"{p.name}[{len(p.grid)}]" for p in t.parameters)
-        table.add_row(name, str(t.version), "\n".join(t.groups) or "-", t.effect.label.replace(" > ", " >\n"),
+        table.add_row(name, str(t.version), family(name), t.effect.label.replace(" > ", " >\n"),
                       targets, f"{t.dataset.clips * t.rows_per_clip:,}")
     console = Console()
     with console.capture() as shown:
         console.print(table)
     print("\n".join(line.rstrip() for line in shown.get().splitlines()))
-    print(f"\n{len(names)} tasks. Groups (--task GROUP, or --task all, runs or builds each of their tasks):")
+    print(f"\n{len(names)} tasks. Groups (--task GROUP or --task all: each of its tasks in turn):")
     for g, members in groups.items():
         print(f"  {g}: {', '.join(members)}")
     return 0

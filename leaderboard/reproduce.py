@@ -22,7 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-TASKS = ("bitcrush", "delay", "limiter", "samplerate", "distortion", "compressor", "reverb", "lowpass")
+TASKS = ("bitcrush", "delay", "limiter", "samplerate", "distortion", "compressor", "reverb", "lowpass",
+         "chorus", "phaser", "eq", "mp3", "chain", "detect")
 EXCERPTS = "guitarset-excerpts"
 HERE = Path(__file__).resolve().parent
 
@@ -39,6 +40,13 @@ def _runs(task: str, seeds: list[int], di: str | None) -> list[list[str]]:
             if di and model != "random" and seed == model_seeds[0]:
                 out.append([*base, "--source", f"folder:{di}"])
     return out
+
+
+def _accuracy(metrics: dict) -> str:
+    """Grid accuracy, or a sampled task's within-tolerance share."""
+    if metrics.get("grid_accuracy") is not None:
+        return f"grid acc {metrics['grid_accuracy']:.2f}"
+    return f"within tol {metrics['within_tolerance']:.2f}"
 
 
 def _portable(record: dict) -> bool:
@@ -90,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in sorted(kept, key=lambda r: (r["task"], r["condition"], r["model"], r["seed"])):
             fp = r.get("eval_dataset_fingerprint") or r["dataset_fingerprint"]
             print(f"{r['task']:<11} {r['condition']:<15} {r['model']:<7} seed {r['seed']}  MAE {r['metrics']['mae']:.4f}"
-                  f"  grid acc {r['metrics']['grid_accuracy']:.2f}  n {r['n_test']}  on {fp[:12]}")
+                  f"  {_accuracy(r['metrics'])}  n {r['n_test']}  on {fp[:12]}")
     return 0
 
 

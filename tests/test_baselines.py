@@ -8,10 +8,9 @@ import yaml
 from fxbench.errors import FxbenchError
 from fxbench.models import TrainConfig, create_model
 from fxbench.runner import RunConfig, execute
-from fxbench.task import load_task
+from fxbench.task import load_task, task_dirs
 
-TASKS = ("bitcrush", "samplerate", "delay", "limiter", "distortion", "compressor", "reverb", "lowpass",
-         "chorus", "phaser", "eq", "mp3")
+TASKS = tuple(sorted(p.stem for p in task_dirs()[0].glob("*.yaml")))  # every packaged task, a new one too
 TRAINED = ("cnn", "cnn-meanmax", "encdec", "unet", "timm:resnet18", "smp:unet-resnet18")
 RECONSTRUCTING = {"encdec": ["reconstruct", "head"], "unet": ["reconstruct", "head"],
                   "smp:unet-resnet18": ["joint"]}

@@ -90,5 +90,5 @@ def test_run_on_the_repo_picks_its_task_and_rejects_a_missing_one(both, tmp_path
 
 def test_naming_a_task_twice_is_an_error(capsys, tmp_path):
     assert main(["data", "build", "--task", "small_bitcrush,small_bitcrush", "--out", str(tmp_path / "x")]) == 2
-    assert "names a task twice" in capsys.readouterr().err
+    assert "names task 'small_bitcrush' twice" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -39,14 +39,14 @@ def test_tasks_and_models_list_one_line_each(capsys, task_dir):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["run", "--task", "bitcrsh", "--model", "cnn"], "unknown task 'bitcrsh'. Did you mean 'bitcrush'?"),
+    (["run", "--task", "bitcrsh", "--model", "cnn"], "unknown task or group 'bitcrsh'. Did you mean 'bitcrush'?"),
     (["run", "--task", "bitcrush", "--model", "cnnn"], "unknown model 'cnnn'. Did you mean 'cnn'?"),
     (["run", "--task", "bitcrush", "--model", "cnn", "--source", "folder:/no/such/dir"], "does not exist"),
     (["run", "--task", "bitcrush", "--model", "cnn", "--source", "youtube"], "unknown source 'youtube'"),
     (["run", "--task", "bitcrush", "--model", "cnn", "--epochs", "0"], "--epochs must be at least 1"),
-    (["data", "build", "--task", "nope", "--out", "x"], "unknown task 'nope'"),
+    (["data", "build", "--task", "nope", "--out", "x"], "unknown task or group 'nope'"),
     (["data", "build", "--task", "bitcrush", "--out", "x", "--workers", "0"], "--workers must be at least 1"),
-    (["data", "build", "--task", "bitcrush,nope", "--out", "x"], "unknown task 'nope'"),
+    (["data", "build", "--task", "bitcrush,nope", "--out", "x"], "unknown task or group 'nope'"),
     (["run", "--task", "bitcrush", "--model", "timm:resnet81"], "timm has no model 'resnet81'"),
     (["run", "--task", "bitcrush", "--model", "smp:unet"], "smp model 'unet' is incomplete"),
     (["run", "--task", "bitcrush", "--model", "cnn", "--output", HERE], f"--output {HERE} is a folder"),

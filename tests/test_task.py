@@ -194,11 +194,13 @@ def test_task_list_fits_80_columns_with_every_name_whole(monkeypatch, capsys):
     assert main(["tasks"]) == 0
     out = capsys.readouterr().out
     assert max(len(line) for line in out.splitlines()) <= 80, out
-    assert out.split()[:5] == ["task", "v", "effect", "grid", "description"]
+    assert out.split()[:6] == ["task", "v", "family", "effect", "targets", "rows"]
+    mark = {"uniform": "~", "log": "~log", "presence": " 0/1"}
     for name in available_tasks():
         task = load_task(name)
-        assert name in out and task.effect.plugin in out
-        assert all((f"{p.name}[{len(p.grid)}]" if p.grid else f"{p.name}~{p.sampling}") in out
+        stages = [s.plugin for s in task.effect.chain] or [task.effect.plugin]
+        assert name in out and all(s in out for s in stages)
+        assert all((f"{p.name}[{len(p.grid)}]" if p.grid else f"{p.name}{mark[p.sampling]}") in out
                    for p in task.parameters), out
 
 

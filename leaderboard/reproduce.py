@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 TASKS = ("bitcrush", "delay", "limiter", "samplerate", "distortion", "compressor", "reverb", "lowpass",
-         "chorus", "phaser", "eq", "mp3", "chain", "detect")
+         "chorus", "phaser", "eq", "mp3", "slapback", "chain", "detect")
 EXCERPTS = "guitarset-excerpts"
 HERE = Path(__file__).resolve().parent
 

@@ -11,7 +11,7 @@ from fxbench.sources.synth import synth_recording
 from fxbench.task import load_task
 
 SR = 44100
-TASKS = ("distortion", "compressor", "reverb", "lowpass")
+TASKS = ("distortion", "compressor", "reverb", "lowpass", "slapback")
 # least mean change of the min-max scaled Mel spectrogram between a knob's two ends (the others mid-range);
 # the weakly identifiable knobs (reverb damping, compressor release) clear only the low bar
 MIN_MEL_CHANGE = {"damping": 0.005, "release_ms": 0.005}
@@ -83,3 +83,14 @@ def test_lowpass_cutoff_sets_the_top_band(dry_pcm):
     top = [float((np.abs(np.fft.rfft(w)) ** 2)[f > 3000].sum()) for w in wet]
     assert top[0] < top[1] < top[2], top
     assert load_task("lowpass").parameters[0].unscale(0.5) == pytest.approx(np.sqrt(150 * 12000))
+
+
+def test_a_slapback_is_one_repeat_at_its_time_and_level():
+    task = load_task("slapback")
+    click = np.zeros(SR, dtype=np.float32)
+    click[100] = 0.5
+    wet = _render(task, to_int16(click), [{"delay_seconds": 0.5, "mix": 1.0}])[0]
+    at = 100 + float(task.parameters[0].unscale(0.5)) * SR  # 120 ms later, at mix 0.5: as loud as the dry part
+    peaks = np.flatnonzero(np.abs(wet) > 0.01)
+    assert len(peaks) == 2 and peaks[0] == 100 and abs(peaks[1] - at) <= 1, (peaks, at)  # one repeat, no feedback
+    assert np.allclose(wet[peaks], 0.5 * 0.5, atol=1e-3), wet[peaks]

@@ -239,11 +239,14 @@ def test_same_records_same_bytes_in_any_order(tmp_path):
 
 
 def test_overview_has_one_row_per_model_and_leaves_missing_cells_empty():
-    recs = [_rec("cnn", 0, 0.1), _rec("cnn", 1, 0.3), _rec("mean", 0, 0.25),
+    recs = [_rec("cnn", 0, 0.1), _rec("cnn", 1, 0.3), _rec("mean", 0, 0.25), _rec("mean", 0, 0.3, task="limiter"),
             _rec("cnn", 0, 0.2, task="reverb"), _rec("cnn", 0, 0.7, task="reverb", version=0)]
-    overview = _rows(render_leaderboard(recs, "r"), "## Overview")
-    assert overview[0] == ["model", "bitcrush", "reverb"]
-    assert overview[1:3] == [["cnn", "0.2000", "0.2000"], ["mean", "0.2500", ""]]
+    text = render_leaderboard(recs, "r")
+    paper, time = _first_table(text, "### paper"), _first_table(text, "### time")  # one table per family
+    assert paper["model"] == ["bitcrush", "limiter"]
+    assert paper["cnn"] == ["0.2000", ""] and paper["mean"] == ["0.2500", "0.3000"]
+    assert time["model"] == ["reverb"] and time["cnn"] == ["0.2000"] and "mean" not in time
+    assert text.index("### paper") < text.index("### time") < text.index("## bitcrush")
 
 
 def test_skill_score_by_hand():
@@ -367,10 +370,11 @@ def test_reference_rows_are_shown_unranked_with_their_source():
 def test_reference_rows_per_task_and_unknown_task_skipped_silently():
     recs = [_rec("cnn", 0, 0.2, task="limiter"), _rec("cnn", 0, 0.1), _rec("cnn", 0, 0.3, task="nosuchtask")]
     text = render_leaderboard(recs, "r")
-    overview = {cells[0]: cells[1:] for cells in _rows(text, "## Overview")}
-    assert overview["model"] == ["bitcrush", "limiter", "nosuchtask"]
-    assert overview["*paper (GuitarSet): encdec*"][1:] == ["", ""]  # the paper gave no encdec limiter MAE
-    assert overview["*paper (GuitarSet): cnn*"][2] == ""
+    overview = _first_table(text, "### paper")
+    assert overview["model"] == ["bitcrush", "limiter"]
+    assert overview["*paper (GuitarSet): encdec*"][1:] == [""]  # the paper gave no encdec limiter MAE
+    other = _first_table(text, "### other")
+    assert other["model"] == ["nosuchtask"] and other["cnn"] == ["0.3000"] and len(other) == 3  # with the rule
     assert set(_cells(text, "## nosuchtask")) == {"cnn", "*uniform random, expected (paper: 1/3)*",
                                                  "*uniform guess over the grid, expected*"}
     assert text.count("Reference rows:") == 2
@@ -600,8 +604,10 @@ def test_transfer_cell_shows_synth_to_real_mae_and_ratio_to_real_to_real():
     assert transfer["model"] == ["bitcrush"]  # only tasks with a synth → real record
     assert transfer["cnn"] == ["0.1720 (2.6×)"]
     assert transfer["mean"] == ["0.3000"]  # no real → real record: no ratio, nothing imputed
-    overview = _first_table(text, "## Overview")
-    assert overview["model"] == ["bitcrush", "reverb"] and overview["cnn"] == ["0.1000", ""]
+    overview = _first_table(text, "### paper")
+    assert overview["model"] == ["bitcrush"] and overview["cnn"] == ["0.1000"]
+    time = _first_table(text, "### time")
+    assert time["model"] == ["reverb"] and time["mean"] == ["0.2000"] and "cnn" not in time
     assert "No synth → real records yet" in render_leaderboard(recs[:2], "r")
 
 
@@ -723,3 +729,18 @@ def test_conditions_in_any_order_give_the_same_markdown_and_csv(tmp_path):
                      "--csv", str(folder / "s.csv")]) == 0
         outputs.append(((folder / "L.md").read_text().replace(f"{folder}/", ""), (folder / "s.csv").read_bytes()))
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_sampled_task_shows_within_tolerance_and_a_detection_task_macro_f1():
+    recs = []
+    for seed, (within, f1) in enumerate(((0.4, 0.9), (0.6, 0.8))):
+        r = _rec("cnn", seed, 0.2, task="detect")
+        r["metrics"].update(grid_accuracy=None, within_tolerance=within, macro_f1=f1)
+        recs.append(r)
+    text = render_leaderboard(recs, "r")
+    head = _head(text)
+    cells = dict(zip(head, next(c for c in _rows(text, "## detect") if c[1] == "cnn")))
+    assert "grid acc." not in head and cells["within tol."] == "0.500 ± 0.141" and cells["macro F1"] == "0.850 ± 0.071"
+    assert "within tol.: share of test rows" in text and "macro F1: the mean over effects" in text
+    plain = render_leaderboard([_rec("cnn", 0, 0.2)], "r")
+    assert "grid acc." in _head(plain) and "macro F1" not in plain and "within tol." not in plain

@@ -118,9 +118,13 @@ def _table(recs: pd.DataFrame, rows: pd.DataFrame, reference: Optional[Reference
     scaled = {p: f"MAE {p}" for p in params} if multi else {}
     in_units = {p: f"MAE {p} ({units[p]})" if units.get(p) else f"MAE {p} (unscaled)" if multi else f"MAE {p}"
                 for p in params}
+    # a grid task's accuracy is grid accuracy; a sampled task's, the share of rows within every tolerance
+    grid = bool(recs["grid_accuracy"].notna().any()) or not recs["within_tolerance"].notna().any()
+    accuracy, acc_col = ("grid acc.", "grid_accuracy") if grid else ("within tol.", "within_tolerance")
+    f1 = bool(recs["macro_f1"].notna().any())
     head = ["rank", "model", "test MAE", "seeds", "test rows", "95% CI", "skill", "test MSE", *scaled.values(),
-            *in_units.values(), "grid acc.", *(["recon L1"] if recon else []), "epochs", "fxbench version",
-            "task version"]
+            *in_units.values(), accuracy, *(["macro F1"] if f1 else []), *(["recon L1"] if recon else []),
+            "epochs", "fxbench version", "task version"]
     table = []
     for row in rows.to_dict("records"):
         def stat(col: str, digits: int = 4, row: dict = row) -> str:
@@ -134,12 +138,13 @@ def _table(recs: pd.DataFrame, rows: pd.DataFrame, reference: Optional[Reference
             "skill": skill(row["mae_mean"]), "test MSE": stat("mse"),
             **{h: stat(f"mae.{p}") for p, h in scaled.items()},
             **{h: stat(f"mae_units.{p}", 3) for p, h in in_units.items()},
-            "grid acc.": stat("grid_accuracy", 3), "recon L1": stat("recon_l1") or "-", "epochs": esc(row["epochs"]),
+            accuracy: stat(acc_col, 3), "macro F1": stat("macro_f1", 3), "recon L1": stat("recon_l1") or "-", "epochs": esc(row["epochs"]),
             "fxbench version": esc(row["fxbench_version"]), "task version": esc(row["task_version"])})
     table.append({"rank": "–", "model": "*uniform random, expected (paper: 1/3)*", "test MAE": f"{RANDOM_MAE:.4f}",
                   "skill": skill(RANDOM_MAE)})
     if _finite(chance):
-        table.append({"rank": "–", "model": "*uniform guess over the grid, expected*", "test MAE": f"{chance:.4f}",
+        guess = "*uniform guess over the grid, expected*" if grid else "*uniform guess over each range, expected*"
+        table.append({"rank": "–", "model": guess, "test MAE": f"{chance:.4f}",
                       "skill": skill(chance), **{scaled[p]: f"{c:.4f}" for p, c in param_chance.items()}})
     table += references.table_rows(reference) if reference is not None else []
     text = _tabulate([[row.get(h, "") for h in head] for row in table], head)
@@ -158,6 +163,15 @@ def _notes(recs: pd.DataFrame, rows: pd.DataFrame, param_chance: dict[str, float
         base = f"; returning the wet input unchanged scores {identity.mean():.4f}" if len(identity) else ""
         notes.append("recon L1: mean absolute error of the model's reconstruction of the dry spectrogram (min-max "
                      f"scaled) on the test split{base}.")
+    if not recs["grid_accuracy"].notna().any() and recs["within_tolerance"].notna().any():
+        notes.append("within tol.: share of test rows on which every target is within the tolerance its task file "
+                     "states (5% of the scaled range unless stated); a presence target counts when on the right "
+                     "side of 0.5, and a bypassed stage's knob is not scored. Chance: the exact expected MAE of "
+                     "a uniform guess over each scaled range (over {0, 1} for a presence target).")
+    if recs["macro_f1"].notna().any():
+        notes.append("macro F1: the mean over effects of the F1 of their presence, predicted present at 0.5 or "
+                     "above; always guessing present scores about 0.67 at p = 0.5. A stage's knob MAE counts only "
+                     "the rows where the stage was applied.")
     notes += _short_notes(recs, list(rows["model"]))
     if "blind" in recs and recs["blind"].any():
         notes.append(BLIND_NOTE)
@@ -250,16 +264,33 @@ def _task_section(task: str, recs: pd.DataFrame, st: pd.DataFrame, reference: Op
     return "\n\n".join(parts)
 
 
+def _families(tasks: list[str]) -> dict[str, list[str]]:
+    """Family -> its tasks (in ``tasks`` order), families in fxbench's order; a task this install does not
+    define is in the family of ungrouped tasks."""
+    from fxbench.task import available_tasks
+    from fxbench.task_groups import FAMILIES, UNGROUPED, family
+
+    installed = available_tasks()
+    out: dict[str, list[str]] = {}
+    for t in tasks:
+        out.setdefault(family(t) if t in installed else UNGROUPED, []).append(t)
+    rank = {f: i for i, f in enumerate(FAMILIES)}
+    return dict(sorted(out.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
 def _overview(st: pd.DataFrame, refs: dict[str, Optional[Reference]]) -> str:
-    """Model × task mean test MAE on each task's synth → synth current group; a missing cell stays empty,
-    a short run says so; the paper's MAE per task below the models."""
+    """Model × task mean test MAE on each task's synth → synth current group, one table per task family; a
+    missing cell stays empty, a short run says so; published MAEs per task below the models."""
     view = overview(st)
-    tasks = list(view["mae"].columns)
-    cells = references.overview_cells({t: refs[t] for t in tasks})
-    rows = [[esc(m), *[_fmt(view["mae"].at[m, t]) + (" (short)" if view["short"].at[m, t] else "") for t in tasks]]
-            for m in view.index]
-    rows += [[label, *[cells.get((label, t), "") for t in tasks]] for label in sorted({lb for lb, _ in cells})]
-    return "## Overview: mean test MAE per task (synth → synth)\n\n" + _tabulate(rows, ["model", *map(esc, tasks)])
+    parts = ["## Overview: mean test MAE per task (synth → synth), by task family"]
+    for fam, tasks in _families(list(view["mae"].columns)).items():
+        cells = references.overview_cells({t: refs[t] for t in tasks})
+        models = [m for m in view.index if view["mae"].loc[m, tasks].notna().any()]
+        rows = [[esc(m), *[_fmt(view["mae"].at[m, t]) + (" (short)" if view["short"].at[m, t] else "")
+                           for t in tasks]] for m in models]
+        rows += [[label, *[cells.get((label, t), "") for t in tasks]] for label in sorted({lb for lb, _ in cells})]
+        parts.append(f"### {esc(fam)}\n\n" + _tabulate(rows, ["model", *map(esc, tasks)]))
+    return "\n\n".join(parts)
 
 
 TRANSFER_NOTE = ("Trained on the synthetic source, scored on real recordings: each task's ranked synth → real "

@@ -48,6 +48,8 @@ SAMPLED_BINS = 11
 
 def _display_grid(p) -> tuple[tuple[float, ...], list[str]]:
     """(scaled values to snap to, their labels): the grid, or for a sampled parameter an even spread."""
+    if p.is_presence:
+        return (0.0, 1.0), ["off", "on"]
     if p.grid is not None:
         return p.scaled_grid, [_label(v) for v in p.grid]
     scaled = tuple(float(v) for v in np.linspace(0, 1, SAMPLED_BINS))
@@ -56,13 +58,17 @@ def _display_grid(p) -> tuple[tuple[float, ...], list[str]]:
 
 def confusion_matrix_png(task: TaskConfig, y_true: Any, y_pred: Any, path: Path) -> Path:
     """Counts of true grid value (rows) vs prediction snapped to the grid (columns), one panel per parameter;
-    a sampled parameter's values are snapped to SAMPLED_BINS evenly spaced values."""
+    a sampled parameter's values are snapped to SAMPLED_BINS evenly spaced values, a presence to off/on, and
+    a chain's knob counts the rows where its stage was applied."""
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     want = (len(y_true), len(task.parameters))
     if y_true.ndim != 2 or y_true.shape != want or y_pred.shape != want:
         raise FxbenchError(f"confusion matrix needs y_true and y_pred of shape (rows, {want[1]}) for "
                            f"{task.param_names}; got {y_true.shape} and {y_pred.shape}")
+    from fxbench.metrics import scored_mask
+
+    scored = scored_mask(task, y_true)  # a bypassed stage's knob was never heard: not counted
     grids = [_display_grid(p) for p in task.parameters]
     sizes = [len(g) for g, _ in grids]
     side = max(3.5, 0.32 * max(sizes) + 1.8)
@@ -71,7 +77,12 @@ def confusion_matrix_png(task: TaskConfig, y_true: Any, y_pred: Any, path: Path)
     for j, (ax, p, (scaled, labels)) in enumerate(zip(axes, task.parameters, grids)):
         g = len(scaled)
         counts = np.zeros((g, g), dtype=np.int64)
-        np.add.at(counts, (snap_to_grid(y_true[:, j], scaled), snap_to_grid(y_pred[:, j], scaled)), 1)
+        rows = scored[:, j]
+        if p.is_presence:  # on at 0.5 and above, as the metrics count it
+            cells = ((y_true[rows, j] >= 0.5).astype(int), (y_pred[rows, j] >= 0.5).astype(int))
+        else:
+            cells = (snap_to_grid(y_true[rows, j], scaled), snap_to_grid(y_pred[rows, j], scaled))
+        np.add.at(counts, cells, 1)
         ax.imshow(counts, cmap="Blues", interpolation="nearest")
         ax.set_xticks(range(g), labels, rotation=90)
         ax.set_yticks(range(g), labels)

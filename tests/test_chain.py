@@ -196,3 +196,19 @@ def test_macro_f1_is_the_mean_of_each_effect_s_f1_at_one_half():
     m = compute_metrics(t, y, pred)
     assert m["per_param_f1"]["compressor_on"] == pytest.approx(2 / 3)
     assert m["per_param_accuracy"]["compressor_on"] == 0.5
+
+
+def test_the_confusion_figure_counts_presences_off_on_and_knobs_where_heard(tmp_path, monkeypatch):
+    import fxbench.plots as plots
+
+    t = load_task("chain")
+    y = np.full((8, len(t.parameters)), 0.5)
+    on = t.presence_index()["distortion"]
+    y[:, on] = [1, 1, 1, 0, 0, 0, 0, 0]
+    shown = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: shown.append(fig) or path)
+    plots.confusion_matrix_png(t, y, y, tmp_path / "c.png")
+    axes = shown[0].axes
+    counts = axes[0].images[0].get_array()
+    assert counts.shape == (2, 2) and counts[0, 0] == 5 and counts[1, 1] == 3
+    assert axes[1].images[0].get_array().sum() == 3  # drive_db: only the three rows with the distortion on

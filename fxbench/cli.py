@@ -393,6 +393,8 @@ def _print_metrics(record: dict) -> None:
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
+    import textwrap
+
     from rich.console import Console
     from rich.table import Table
 
@@ -403,7 +405,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     order = {g: i for i, g in enumerate(groups)}  # each task under its own family, the families in order
     names = sorted({n for members in groups.values() for n in members}, key=lambda n: (order[family(n)], n))
     # names never break (they are what a user types); the other columns wrap into what is left of the width
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    table = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
     for heading in ("task", "v", "family", "effect", "targets"):
         table.add_column(heading, no_wrap=True)
     table.add_column("rows", no_wrap=True, justify="right")
@@ -421,7 +423,8 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     print("\n".join(line.rstrip() for line in shown.get().splitlines()))
     print(f"\n{len(names)} tasks. Groups (--task GROUP or --task all: each of its tasks in turn):")
     for g, members in groups.items():
-        print(f"  {g}: {', '.join(members)}")
+        print(textwrap.fill(f"{g}: {', '.join(members)}", width=80, initial_indent="  ", subsequent_indent="    ",
+                            break_on_hyphens=False))
     return 0
 
 

@@ -48,6 +48,21 @@ class Reconstruction(_Strict):
     n: Count
 
 
+class Rerender(_Strict):
+    """The predicted settings rendered again and compared with the true wet clips (fxbench/rerender.py)."""
+
+    distance: Optional[NonNegative] = None
+    mean_distance: Optional[NonNegative] = None
+    random_distance: Optional[NonNegative] = None
+    skill: Optional[float] = None  # 1 - distance / mean_distance; below 0: worse than the mean setting
+    logmel_l1: Optional[NonNegative] = None
+    mean_logmel_l1: Optional[NonNegative] = None
+    random_logmel_l1: Optional[NonNegative] = None
+    n: Optional[Count] = None
+    skipped: Optional[str] = None  # why the rows could not be rendered again
+    settings: dict
+
+
 class Metrics(_Strict):
     mae: Scaled
     mse: Scaled
@@ -68,6 +83,7 @@ class Metrics(_Strict):
     per_param_chance_mae: Optional[dict[str, Scaled]] = None  # schema 1 had none
     n: Annotated[int, Field(ge=1)]
     reconstruction: Optional[Reconstruction] = None
+    rerender: Optional[Rerender] = None  # records before the re-render metric have none
 
 
 class Timing(_Strict):

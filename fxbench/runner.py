@@ -50,6 +50,7 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
     from fxbench.evaluation import check_eval_split
     from fxbench.metrics import compute_metrics
     from fxbench.models.registry import model_label, resolve_model
+    from fxbench.rerender import rerender_metrics
     from fxbench.models.torch_model import resolve_device
     from fxbench.progress import progress_bar
     from fxbench.results import check_hyperparameters, check_model_name, json_safe, new_record
@@ -101,6 +102,8 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
                                "seed": cfg.train.seed, "fingerprint": manifest["fingerprint"]}))
             continue
         metrics = compute_metrics(task, test.y, pred)
+        metrics["rerender"] = rerender_metrics(task, evaluation.path, test.ids, test.clip_ids, pred,
+                                               splits["train"].y.mean(axis=0))
         if callable(getattr(model, "reconstruct", None)):
             metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)
         record = new_record(

@@ -290,6 +290,7 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
     from fxbench.metrics import compute_metrics
+    from fxbench.rerender import rerender_metrics
     from fxbench.results import check_model_name, new_record
     from fxbench.runner import RunConfig, resolve_evaluation
 
@@ -324,6 +325,8 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
         raise _fail(f"{path}: {exc}") from None
     warnings = [f"{path}: {w}" for w in warnings]
     metrics = compute_metrics(cfg, test.y, pred)
+    metrics["rerender"] = rerender_metrics(cfg, evaluation.path, test.ids, test.clip_ids, pred,
+                                           splits["train"].y.mean(axis=0))
     score_s = time.perf_counter() - t
     record = new_record(
         cfg, model=name or path.stem, submission={"kind": "predictions", "spec": path.name, "units": units},

@@ -735,12 +735,15 @@ def test_a_sampled_task_shows_within_tolerance_and_a_detection_task_macro_f1():
     recs = []
     for seed, (within, f1) in enumerate(((0.4, 0.9), (0.6, 0.8))):
         r = _rec("cnn", seed, 0.2, task="detect")
-        r["metrics"].update(grid_accuracy=None, within_tolerance=within, macro_f1=f1)
+        r["metrics"].update(grid_accuracy=None, within_tolerance=within, macro_f1=f1,
+                            rerender={"distance": 0.5, "mean_distance": 1.0, "skill": 0.5 + seed / 10, "settings": {}})
         recs.append(r)
     text = render_leaderboard(recs, "r")
     head = _head(text)
     cells = dict(zip(head, next(c for c in _rows(text, "## detect") if c[1] == "cnn")))
     assert "grid acc." not in head and cells["within tol."] == "0.500 ± 0.141" and cells["macro F1"] == "0.850 ± 0.071"
     assert "within tol.: share of test rows" in text and "macro F1: the mean over effects" in text
+    assert cells["re-render skill"] == "0.550 ± 0.071" and "re-render skill: each test row" in text
     plain = render_leaderboard([_rec("cnn", 0, 0.2)], "r")
     assert "grid acc." in _head(plain) and "macro F1" not in plain and "within tol." not in plain
+    assert "re-render skill" not in plain  # no record has the metric

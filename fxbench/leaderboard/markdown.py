@@ -122,8 +122,10 @@ def _table(recs: pd.DataFrame, rows: pd.DataFrame, reference: Optional[Reference
     grid = bool(recs["grid_accuracy"].notna().any()) or not recs["within_tolerance"].notna().any()
     accuracy, acc_col = ("grid acc.", "grid_accuracy") if grid else ("within tol.", "within_tolerance")
     f1 = bool(recs["macro_f1"].notna().any())
+    rerender = bool(recs["rerender_skill"].notna().any())
     head = ["rank", "model", "test MAE", "seeds", "test rows", "95% CI", "skill", "test MSE", *scaled.values(),
-            *in_units.values(), accuracy, *(["macro F1"] if f1 else []), *(["recon L1"] if recon else []),
+            *in_units.values(), accuracy, *(["macro F1"] if f1 else []),
+            *(["re-render skill"] if rerender else []), *(["recon L1"] if recon else []),
             "epochs", "fxbench version", "task version"]
     table = []
     for row in rows.to_dict("records"):
@@ -138,7 +140,8 @@ def _table(recs: pd.DataFrame, rows: pd.DataFrame, reference: Optional[Reference
             "skill": skill(row["mae_mean"]), "test MSE": stat("mse"),
             **{h: stat(f"mae.{p}") for p, h in scaled.items()},
             **{h: stat(f"mae_units.{p}", 3) for p, h in in_units.items()},
-            accuracy: stat(acc_col, 3), "macro F1": stat("macro_f1", 3), "recon L1": stat("recon_l1") or "-", "epochs": esc(row["epochs"]),
+            accuracy: stat(acc_col, 3), "macro F1": stat("macro_f1", 3),
+            "re-render skill": stat("rerender_skill", 3) or "-", "recon L1": stat("recon_l1") or "-", "epochs": esc(row["epochs"]),
             "fxbench version": esc(row["fxbench_version"]), "task version": esc(row["task_version"])})
     table.append({"rank": "–", "model": "*uniform random, expected (paper: 1/3)*", "test MAE": f"{RANDOM_MAE:.4f}",
                   "skill": skill(RANDOM_MAE)})
@@ -172,6 +175,11 @@ def _notes(recs: pd.DataFrame, rows: pd.DataFrame, param_chance: dict[str, float
         notes.append("macro F1: the mean over effects of the F1 of their presence, predicted present at 0.5 or "
                      "above; always guessing present scores about 0.67 at p = 0.5. A stage's knob MAE counts only "
                      "the rows where the stage was applied.")
+    if recs["rerender_skill"].notna().any():
+        notes.append("re-render skill: each test row's dry clip rendered again with the predicted settings and "
+                     "compared with the true wet clip (multi-resolution STFT distance, auraloss): 1 - distance / "
+                     "the training-mean setting's distance; 1 sounds identical, 0 no better than one setting "
+                     "for every clip; `-` where a record predates the metric.")
     notes += _short_notes(recs, list(rows["model"]))
     if "blind" in recs and recs["blind"].any():
         notes.append(BLIND_NOTE)

@@ -27,7 +27,7 @@ STAT = ["task", "condition", "group", "model"]  # one standings row
 OBJECT_COLUMNS = ("seed", "epochs", "n_test", "eval_source", "eval_dataset_fingerprint", "row_abs_errors")
 COLUMNS = ["task", "task_version", "task_digest", "model", "seed", "condition", "source", "eval_source",
            "eval_split", "dataset_fingerprint", "eval_dataset_fingerprint", "mae", "mse", "grid_accuracy",
-           "within_tolerance", "macro_f1", "chance_mae", "skill", "recon_l1", "identity_l1", "epochs", "epochs_note", "short", "n_test",
+           "within_tolerance", "macro_f1", "rerender_skill", "chance_mae", "skill", "recon_l1", "identity_l1", "epochs", "epochs_note", "short", "n_test",
            "fxbench_version", "created_at", "params", "row_abs_errors", "path", "group", "rankable", "installed"]
 FIRST = ["task", "condition", "group", "rank", "model", "n_seeds", "mae_mean", "mae_std", "ci_low", "ci_high", "skill",
          "chance_mae", "task_version", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split",
@@ -76,6 +76,7 @@ def _flat(r: dict, path: Optional[str]) -> dict[str, Any]:
         "dataset_fingerprint": r["dataset_fingerprint"], "eval_dataset_fingerprint": r["eval_dataset_fingerprint"],
         "mae": row_mae(r), "mse": _float(m.get("mse")), "grid_accuracy": _float(m.get("grid_accuracy")),
         "within_tolerance": _float(m.get("within_tolerance")), "macro_f1": _float(m.get("macro_f1")),
+        "rerender_skill": _float(_dict(m.get("rerender")).get("skill")),
         "chance_mae": chance, "skill": 1 - row_mae(r) / chance if chance else math.nan,
         "recon_l1": _float(_dict(m.get("reconstruction")).get("l1")),
         "identity_l1": _float(_dict(m.get("reconstruction")).get("identity_l1")),
@@ -250,7 +251,7 @@ def _epochs_cell(values: Iterable[Any]) -> str:
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     """The per-record numbers averaged over seeds: the fixed metrics, then the per-parameter MAEs."""
-    return ["mae", "mse", "grid_accuracy", "within_tolerance", "macro_f1", "recon_l1",
+    return ["mae", "mse", "grid_accuracy", "within_tolerance", "macro_f1", "rerender_skill", "recon_l1",
             *[c for c in df.columns if c.startswith(("mae.", "mae_units."))]]
 
 

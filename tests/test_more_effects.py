@@ -7,8 +7,9 @@ import pytest
 
 from fxbench.features import MelFeatures
 from fxbench.render import GridRenderer, from_int16, to_int16
-from fxbench.sources.synth import synth_recording
 from fxbench.task import load_task
+
+from effect_renders import at, dry_clips, render
 
 SR = 44100
 TASKS = ("chorus", "phaser", "eq", "mp3")
@@ -28,11 +29,7 @@ CONTEXT = {("eq", "cutoff_frequency_hz"): {"gain_db": 1.0}, ("eq", "q"): {"gain_
 
 @pytest.fixture(scope="module")
 def dry_pcm() -> list[np.ndarray]:
-    clips = []
-    for i in range(2):
-        x = synth_recording(0, i, 2.0, SR, 6).audio[:2 * SR]
-        clips.append(to_int16(x / np.abs(x).max() * 10 ** (-1 / 20)))  # the clip policy's -1 dBFS peak
-    return clips
+    return dry_clips(2)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +38,9 @@ def noise_pcm() -> np.ndarray:
     return to_int16(np.clip(0.2 * np.random.default_rng(0).standard_normal(2 * SR), -0.89, 0.89))
 
 
-def _at(task, scaled: dict[str, float]) -> dict[str, np.ndarray]:
-    """Settings in units for scaled values (unnamed parameters at mid-range), as one-row draws."""
-    return {p.name: np.array([p.unscale(scaled.get(p.name, 0.5))], dtype=np.float32) for p in task.parameters}
-
-
-def _render(task, pcm, scaled_rows: list[dict[str, float]]) -> np.ndarray:
-    r = GridRenderer(task)
-    return np.stack([from_int16(r.render_at(pcm, _at(task, s))[0]) for s in scaled_rows])
-
-
 def _render_units(task, pcm, settings: dict[str, float]) -> np.ndarray:
     """One render at settings in units, outside the task's ranges too (unnamed parameters at mid-range)."""
-    values = {k: v[0] for k, v in _at(task, {}).items()} | settings
+    values = {k: v[0] for k, v in at(task, {}).items()} | settings
     return from_int16(GridRenderer(task).render_at(pcm, {k: np.array([v], dtype=np.float32)
                                                          for k, v in values.items()})[0])
 
@@ -66,7 +53,7 @@ def test_every_knob_changes_the_features_over_its_range(name, dry_pcm):
     for p in task.parameters:
         context = CONTEXT.get((name, p.name), {})
         for pcm in dry_pcm:
-            lo, hi = mel(_render(task, pcm, [{**context, p.name: 0.0}, {**context, p.name: 1.0}]))
+            lo, hi = mel(render(task, pcm, [{**context, p.name: 0.0}, {**context, p.name: 1.0}]))
             change = float(np.abs(lo - hi).mean())
             assert change > MIN_MEL_CHANGE[name, p.name], f"{name}.{p.name}: Mel changes by {change:.4f}"
 
@@ -107,7 +94,7 @@ def test_phaser_rate_sets_how_fast_the_spectrum_sweeps():
     assert dry.std(axis=0).mean() < 0.1
     spectra = {}
     for scaled in (0.0, 1.0):  # 0.2 Hz and 5 Hz
-        level = _harmonic_db(_render(task, saw, [{"rate_hz": scaled}])[0], bins)
+        level = _harmonic_db(render(task, saw, [{"rate_hz": scaled}])[0], bins)
         assert level.std(axis=0).mean() > 1.0  # the spectrum moves (dB over time, mean over harmonics)
         spectra[scaled] = (np.abs(np.fft.rfft(level - level.mean(axis=0), axis=0)) ** 2).mean(axis=1)
     slow = lambda m: float(m[1:][fm[1:] < 3].sum() / m[1:].sum())  # share of the modulation below 3 Hz
@@ -125,7 +112,7 @@ def test_eq_gain_raises_or_lowers_the_band_around_the_cutoff(noise_pcm):
     fc = task.parameters[0].unscale(0.5)  # 800 Hz, q mid-range (1.22)
     assert fc == pytest.approx(800.0)
     dry = from_int16(noise_pcm) * np.float32(10 ** (task.effect.input_gain_db / 20))  # the level fed to the filter
-    boost, cut = _render(task, noise_pcm, [{"gain_db": 1.0}, {"gain_db": 0.0}])
+    boost, cut = render(task, noise_pcm, [{"gain_db": 1.0}, {"gain_db": 0.0}])
     assert np.abs(boost).max() < 0.9  # the input gain leaves the boost headroom: nothing clips in the int16 store
     near, far = (fc / 2 ** (1 / 6), fc * 2 ** (1 / 6)), (12000.0, 20000.0)
     rise = [_band_db(w, *near) - _band_db(dry, *near) for w in (boost, cut)]
@@ -135,12 +122,12 @@ def test_eq_gain_raises_or_lowers_the_band_around_the_cutoff(noise_pcm):
 
 def test_mp3_better_quality_keeps_the_top_octaves_and_the_waveform(dry_pcm, noise_pcm):
     task = load_task("mp3")
-    best, worst = _render(task, noise_pcm, [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}])
+    best, worst = render(task, noise_pcm, [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}])
     noise = from_int16(noise_pcm)
     kept = [_band_db(w, 10000.0, 16000.0) - _band_db(noise, 10000.0, 16000.0) for w in (best, worst)]
     assert kept[0] > -1.0 and kept[1] < -20.0, kept  # 9.9's low-pass sits well under 10 kHz
     dry = from_int16(dry_pcm[0])
-    err = [_rms(w - dry) for w in _render(task, dry_pcm[0], [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}])]
+    err = [_rms(w - dry) for w in render(task, dry_pcm[0], [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}])]
     assert err[0] < 0.5 * err[1], err
 
 
@@ -148,8 +135,8 @@ def test_mp3_keeps_the_clip_length_and_its_timing():
     """pedalboard compensates the encoder's and decoder's delay: a click comes back where it was, even near
     either end of the clip, at every quality."""
     task = load_task("mp3")
-    for at in (10, SR, 2 * SR - 10):
+    for where in (10, SR, 2 * SR - 10):
         click = np.zeros(2 * SR, dtype=np.float32)
-        click[at] = 0.9
-        for wet in _render(task, to_int16(click), [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}]):
-            assert wet.shape == click.shape and int(np.argmax(np.abs(wet))) == at
+        click[where] = 0.9
+        for wet in render(task, to_int16(click), [{"vbr_quality": 0.0}, {"vbr_quality": 1.0}]):
+            assert wet.shape == click.shape and int(np.argmax(np.abs(wet))) == where

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from fxbench.features import MelFeatures
-from fxbench.render import GridRenderer, from_int16, to_int16
-from fxbench.sources.synth import synth_recording
+from fxbench.render import from_int16, to_int16
 from fxbench.task import load_task
+
+from effect_renders import dry_clips, render
 
 SR = 44100
 TASKS = ("distortion", "compressor", "reverb", "lowpass", "slapback")
@@ -19,21 +20,7 @@ MIN_MEL_CHANGE = {"damping": 0.005, "release_ms": 0.005}
 
 @pytest.fixture(scope="module")
 def dry_pcm() -> list[np.ndarray]:
-    clips = []
-    for i in range(2):
-        x = synth_recording(0, i, 2.0, SR, 6).audio[:2 * SR]
-        clips.append(to_int16(x / np.abs(x).max() * 10 ** (-1 / 20)))  # the clip policy's -1 dBFS peak
-    return clips
-
-
-def _at(task, scaled: dict[str, float]) -> dict[str, np.ndarray]:
-    """Settings in units for scaled values (unnamed parameters at mid-range), as one-row draws."""
-    return {p.name: np.array([p.unscale(scaled.get(p.name, 0.5))], dtype=np.float32) for p in task.parameters}
-
-
-def _render(task, pcm, scaled_rows: list[dict[str, float]]) -> np.ndarray:
-    r = GridRenderer(task)
-    return np.stack([from_int16(r.render_at(pcm, _at(task, s))[0]) for s in scaled_rows])
+    return dry_clips(2)
 
 
 @pytest.mark.parametrize("name", TASKS)
@@ -43,7 +30,7 @@ def test_every_knob_changes_the_features_over_its_range(name, dry_pcm):
     mel = MelFeatures(task.features, SR)
     for p in task.parameters:
         for pcm in dry_pcm:
-            lo, hi = mel(_render(task, pcm, [{p.name: 0.0}, {p.name: 1.0}]))
+            lo, hi = mel(render(task, pcm, [{p.name: 0.0}, {p.name: 1.0}]))
             change = float(np.abs(lo - hi).mean())
             assert change > MIN_MEL_CHANGE.get(p.name, 0.01), f"{name}.{p.name}: Mel changes by {change:.4f}"
 
@@ -54,7 +41,7 @@ def _crest(x: np.ndarray) -> float:
 
 def test_more_drive_flattens_the_clip(dry_pcm):
     task = load_task("distortion")
-    crest = [_crest(x) for x in _render(task, dry_pcm[0], [{"drive_db": v} for v in (0.0, 0.5, 1.0)])]
+    crest = [_crest(x) for x in render(task, dry_pcm[0], [{"drive_db": v} for v in (0.0, 0.5, 1.0)])]
     assert crest[0] > crest[1] > crest[2] and crest[2] < 1.6, crest  # 40 dB: near a square wave
 
 
@@ -62,7 +49,7 @@ def test_a_lower_threshold_compresses_harder_and_the_top_one_engages(dry_pcm):
     """No make-up gain: the level lost is the gain reduction (the features' min-max scaling hides it)."""
     task = load_task("compressor")
     dry = from_int16(dry_pcm[0]).astype(np.float64)
-    wet = _render(task, dry_pcm[0], [{"threshold_db": v} for v in (0.0, 0.5, 1.0)])
+    wet = render(task, dry_pcm[0], [{"threshold_db": v} for v in (0.0, 0.5, 1.0)])
     kept = [float(np.sqrt(np.mean(w.astype(np.float64) ** 2) / np.mean(dry ** 2))) for w in wet]
     assert kept[0] < kept[1] < kept[2] < 0.9, kept  # -40 dB < -25 dB < -10 dB, which still engages
 
@@ -71,14 +58,14 @@ def test_reverb_room_size_lengthens_the_tail():
     task = load_task("reverb")
     click = np.zeros(SR, dtype=np.float32)
     click[100] = 0.9
-    wet = _render(task, to_int16(click), [{"room_size": 0.0}, {"room_size": 1.0}])
+    wet = render(task, to_int16(click), [{"room_size": 0.0}, {"room_size": 1.0}])
     tail = [float(np.sum(w[SR // 2:] ** 2)) for w in wet]  # energy 0.5 s after the click
     assert tail[1] > 100 * tail[0], tail
 
 
 def test_lowpass_cutoff_sets_the_top_band(dry_pcm):
     task = load_task("lowpass")
-    wet = _render(task, dry_pcm[0], [{"cutoff_frequency_hz": v} for v in (0.0, 0.5, 1.0)])
+    wet = render(task, dry_pcm[0], [{"cutoff_frequency_hz": v} for v in (0.0, 0.5, 1.0)])
     f = np.fft.rfftfreq(wet.shape[1], 1 / SR)
     top = [float((np.abs(np.fft.rfft(w)) ** 2)[f > 3000].sum()) for w in wet]
     assert top[0] < top[1] < top[2], top
@@ -89,8 +76,8 @@ def test_a_slapback_is_one_repeat_at_its_time_and_level():
     task = load_task("slapback")
     click = np.zeros(SR, dtype=np.float32)
     click[100] = 0.5
-    wet = _render(task, to_int16(click), [{"delay_seconds": 0.5, "mix": 1.0}])[0]
-    at = 100 + float(task.parameters[0].unscale(0.5)) * SR  # 120 ms later, at mix 0.5: as loud as the dry part
+    wet = render(task, to_int16(click), [{"delay_seconds": 0.5, "mix": 1.0}])[0]
+    echo = 100 + float(task.parameters[0].unscale(0.5)) * SR  # 120 ms later, at mix 0.5: as loud as the dry part
     peaks = np.flatnonzero(np.abs(wet) > 0.01)
-    assert len(peaks) == 2 and peaks[0] == 100 and abs(peaks[1] - at) <= 1, (peaks, at)  # one repeat, no feedback
+    assert len(peaks) == 2 and peaks[0] == 100 and abs(peaks[1] - echo) <= 1, (peaks, echo)  # one repeat, no feedback
     assert np.allclose(wet[peaks], 0.5 * 0.5, atol=1e-3), wet[peaks]

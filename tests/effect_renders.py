@@ -27,3 +27,13 @@ def render(task, pcm, scaled_rows: list[dict[str, float]]) -> np.ndarray:
     """One float render per row of scaled settings."""
     r = GridRenderer(task)
     return np.stack([from_int16(r.render_at(pcm, at(task, s))[0]) for s in scaled_rows])
+
+
+def mel_change(task, pcm: np.ndarray, name: str, context: dict[str, float] | None = None) -> float:
+    """Mean change of the min-max scaled Mel spectrogram between a knob's two ends, the other knobs at
+    mid-range or as in ``context`` (scaled)."""
+    from fxbench.features import MelFeatures
+
+    context = context or {}
+    lo, hi = MelFeatures(task.features, SR)(render(task, pcm, [{**context, name: 0.0}, {**context, name: 1.0}]))
+    return float(np.abs(lo - hi).mean())

@@ -1,32 +1,16 @@
-"""The modulation, EQ and codec tasks (chorus, phaser, eq, mp3; sampled knobs): every knob changes what the
-model sees over its range, and each effect does what its note says, on real pedalboard renders."""
+"""The modulation, EQ and codec tasks (chorus, phaser, eq, mp3): each effect does what its note says, on real
+pedalboard renders (that every knob changes the features: test_single_effects.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fxbench.features import MelFeatures
 from fxbench.render import GridRenderer, from_int16, to_int16
 from fxbench.task import load_task
 
 from effect_renders import at, dry_clips, render
 
 SR = 44100
-TASKS = ("chorus", "phaser", "eq", "mp3")
-# least mean change of the min-max scaled Mel spectrogram between a knob's two ends (the others mid-range, or
-# as in CONTEXT): about half the least change measured on four synth clips (in parentheses). The chorus's rate and
-# depth are its weak knobs (they act through a delayed copy at most as loud as the dry clip)
-MIN_MEL_CHANGE = {
-    ("chorus", "rate_hz"): 0.007, ("chorus", "depth"): 0.007, ("chorus", "mix"): 0.01,  # (0.0145, 0.0148, 0.020)
-    ("phaser", "rate_hz"): 0.011, ("phaser", "depth"): 0.011, ("phaser", "feedback"): 0.014,  # (0.022, 0.023, 0.029)
-    ("eq", "cutoff_frequency_hz"): 0.019, ("eq", "gain_db"): 0.022, ("eq", "q"): 0.014,  # (0.039, 0.045, 0.029)
-    ("mp3", "vbr_quality"): 0.047,  # (0.094)
-}
-# the other knobs where a knob is tested: at 0 dB the peak filter is flat, so its frequency and q act only
-# once gain_db is away from the middle of its range (the top end here, +18 dB)
-CONTEXT = {("eq", "cutoff_frequency_hz"): {"gain_db": 1.0}, ("eq", "q"): {"gain_db": 1.0}}
-
-
 @pytest.fixture(scope="module")
 def dry_pcm() -> list[np.ndarray]:
     return dry_clips(2)
@@ -43,19 +27,6 @@ def _render_units(task, pcm, settings: dict[str, float]) -> np.ndarray:
     values = {k: v[0] for k, v in at(task, {}).items()} | settings
     return from_int16(GridRenderer(task).render_at(pcm, {k: np.array([v], dtype=np.float32)
                                                          for k, v in values.items()})[0])
-
-
-@pytest.mark.parametrize("name", TASKS)
-def test_every_knob_changes_the_features_over_its_range(name, dry_pcm):
-    task = load_task(name)
-    assert task.is_sampled and 1000 <= task.dataset.clips * task.rows_per_clip <= 3000
-    mel = MelFeatures(task.features, SR)
-    for p in task.parameters:
-        context = CONTEXT.get((name, p.name), {})
-        for pcm in dry_pcm:
-            lo, hi = mel(render(task, pcm, [{**context, p.name: 0.0}, {**context, p.name: 1.0}]))
-            change = float(np.abs(lo - hi).mean())
-            assert change > MIN_MEL_CHANGE[name, p.name], f"{name}.{p.name}: Mel changes by {change:.4f}"
 
 
 def _rms(x: np.ndarray) -> float:

@@ -380,6 +380,10 @@ def _print_metrics(record: dict) -> None:
         t.add_row(f"F1 / accuracy {name}", f"{v:.3f} / {m['per_param_accuracy'][name]:.3f}", "", "")
     if m.get("macro_f1") is not None:
         t.add_row("macro F1 (at 0.5)", f"{m['macro_f1']:.3f}", "", "")
+    rr = m.get("rerender") or {}
+    if rr.get("skill") is not None:
+        t.add_row("re-render distance", f"{rr['distance']:.4f}", f"{rr['random_distance']:.4f}", "")
+        t.add_row("re-render skill (vs mean)", f"{rr['skill']:.3f}", "", "")
     if m.get("grid_accuracy") is not None:
         t.add_row("grid accuracy", f"{m['grid_accuracy']:.3f}", "", "")
     if m.get("within_tolerance") is not None:
@@ -387,7 +391,8 @@ def _print_metrics(record: dict) -> None:
     Console().print(t)
     timing = record["timing"]
     built = "cached" if timing.get("dataset_cached") else f"built in {timing.get('build_s') or 0:.1f} s"
-    steps = "; ".join(f"{key[:-2]} {timing[key]:.2f} s" for key in ("train_s", "predict_s", "score_s", "total_s")
+    steps = "; ".join(f"{key[:-2]} {timing[key]:.2f} s" for key in ("train_s", "predict_s", "score_s", "rerender_s",
+                                                                     "total_s")
                       if timing.get(key) is not None)
     print(f"dataset {record['dataset_fingerprint'][:12]} ({built}); {steps}")
 

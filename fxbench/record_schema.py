@@ -92,6 +92,7 @@ class Timing(_Strict):
     train_s: Optional[NonNegative] = None
     predict_s: Optional[NonNegative] = None
     score_s: Optional[NonNegative] = None
+    rerender_s: Optional[NonNegative] = None  # of score_s (score) or total_s (run): the re-render metric
     total_s: Optional[NonNegative] = None
     dataset_cached: Optional[bool] = None
 

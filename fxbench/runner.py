@@ -102,8 +102,10 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
                                "seed": cfg.train.seed, "fingerprint": manifest["fingerprint"]}))
             continue
         metrics = compute_metrics(task, test.y, pred)
+        t = time.perf_counter()
         metrics["rerender"] = rerender_metrics(task, evaluation.path, test.ids, test.clip_ids, pred,
                                                splits["train"].y.mean(axis=0))
+        rerender_s = time.perf_counter() - t
         if callable(getattr(model, "reconstruct", None)):
             metrics["reconstruction"] = reconstruction_metrics(model.reconstruct(test.without_labels()), test)
         record = new_record(
@@ -113,7 +115,7 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
             evaluation=evaluation, pred=pred, metrics=metrics, config=config,
             history=list(getattr(model, "history", []) or []),
             timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
-                    "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
+                    "rerender_s": rerender_s, "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
             environment=_environment(threads), data_revision=data_revision)
         out.append((record, {"task": task, "y_true": test.y, "y_pred": pred}))
     return out

@@ -325,8 +325,10 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
         raise _fail(f"{path}: {exc}") from None
     warnings = [f"{path}: {w}" for w in warnings]
     metrics = compute_metrics(cfg, test.y, pred)
+    r = time.perf_counter()
     metrics["rerender"] = rerender_metrics(cfg, evaluation.path, test.ids, test.clip_ids, pred,
                                            splits["train"].y.mean(axis=0))
+    rerender_s = time.perf_counter() - r
     score_s = time.perf_counter() - t
     record = new_record(
         cfg, model=name or path.stem, submission={"kind": "predictions", "spec": path.name, "units": units},
@@ -334,7 +336,7 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
         manifest=manifest, splits=splits, evaluation=evaluation,
         pred=pred,
         metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
-        timing={"build_s": build_s, "load_s": load_s, "score_s": score_s,
+        timing={"build_s": build_s, "load_s": load_s, "score_s": score_s, "rerender_s": rerender_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
         environment={}, blind=blind, data_revision=_data_revision(data))
     return record, warnings

@@ -188,7 +188,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                            "(each record gets its own name under --results-dir)", exit_code=2)
     _check_destination(args)
     _check_blind_predictions(args)
-    names = _tasks_of(args.task)
+    from fxbench.task_groups import resolve_tasks
+
+    names = resolve_tasks(args.task)
     if len(names) > 1:
         if args.output or args.data:
             raise FxbenchError(f"--task {args.task} is {len(names)} tasks but --{'output' if args.output else 'data'} "
@@ -201,16 +203,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     _run_one(cfg, args)
     return 0
-
-
-def _tasks_of(spec: str) -> list[str]:
-    """A task name or file stays itself; a group, all or a comma list becomes its tasks."""
-    from fxbench.task import available_tasks
-    from fxbench.task_groups import resolve_tasks
-
-    if spec in available_tasks() or spec.endswith((".yaml", ".yml")):
-        return [spec]
-    return resolve_tasks(spec)
 
 
 def _run_one(cfg, args: argparse.Namespace) -> None:
@@ -474,7 +466,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise FxbenchError(f"--workers must be at least 1, got {args.workers}", exit_code=2)
-    names = _tasks_of(args.task)
+    from fxbench.task_groups import resolve_tasks
+
+    names = resolve_tasks(args.task)
     several = len(names) > 1 or args.task != names[0]
     if args.answers and not args.blind:
         raise FxbenchError("--answers names the answer key of a blind build; add --blind (or drop --answers)",
@@ -528,7 +522,9 @@ def _build_several(args: argparse.Namespace) -> int:
     from fxbench.dataset.build_all import build_tasks
     from fxbench.task import load_task
 
-    names = _tasks_of(args.task)
+    from fxbench.task_groups import resolve_tasks
+
+    names = resolve_tasks(args.task)
     tasks = [load_task(n) for n in names]
     manifest = build_tasks(tasks, args.source, args.seed, Path(args.out), progress=not args.quiet,
                            workers=args.workers, clips_per_recording=args.clips_per_recording,

@@ -41,11 +41,12 @@ class _Audio:
         from fxbench.dataset.load import load_hf
 
         out = {}
-        for split in load_hf(self.path, config).values():
-            table = split.select_columns([key, "audio"]).with_format("arrow")[:]
-            for k, cell in zip(table[key].to_pylist(), table["audio"].to_pylist()):
-                if k in keys:
-                    out[k] = cell
+        for split in load_hf(self.path, config).values():  # only the wanted rows' audio is read
+            names = split.select_columns([key]).with_format("arrow")[:][key].to_pylist()
+            rows = [i for i, k in enumerate(names) if k in keys]
+            if rows:
+                cells = split.select(rows).select_columns(["audio"]).with_format("arrow")[:]["audio"].to_pylist()
+                out.update(zip((names[i] for i in rows), cells))
         return out
 
     def clips(self, ids: list[str], clip_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:

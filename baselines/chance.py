@@ -14,6 +14,8 @@ from fxbench.task import TaskConfig
 class RandomGuess:
     """Uniform guesses, seeded: the paper's chance baseline."""
 
+    inputs = ("wet", "paired")  # x is never read
+
     def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
         self.task, self.config = task, config
 
@@ -31,6 +33,8 @@ class RandomGuess:
 @register_model("mean", "predicts the training-set mean of each parameter")
 class TrainingMean:
     """The training mean: the best constant under MSE, a floor any learnt model must clear."""
+
+    inputs = ("wet", "paired")  # x is never read
 
     def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
         self.task, self.config = task, config

@@ -46,8 +46,10 @@ def autocorr_pool(h, lags: int = LAGS):
     return torch.cat([ac / energy, mean, h.amax(dim=-1, keepdim=True)], dim=-1)
 
 
-def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 64, dropout: float = 0.2):
-    """Frequency is downsampled (128 -> 8 bands) but time never is; autocorrelation is taken by FFT."""
+def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 64, dropout: float = 0.2,
+              in_channels: int = 1):
+    """Frequency is downsampled (128 -> 8 bands) but time never is; autocorrelation is taken by FFT. Every
+    input channel gets its onset map beside it."""
     import torch
     from torch import nn
     import torch.nn.functional as F
@@ -59,7 +61,7 @@ def build_cnn(n_outputs: int, lags: int = LAGS, bins: int = BINS, hidden: int = 
             self.register_buffer("values", torch.linspace(*BIN_RANGE, bins))
             self.features = nn.Sequential(
                 nn.AvgPool2d((4, 1)),                                  # 128 -> 32 mel bands
-                *conv_bn_relu(2, WIDTHS[0], (3, 3), (2, 1), (1, 1)),          # -> 16 bands
+                *conv_bn_relu(2 * in_channels, WIDTHS[0], (3, 3), (2, 1), (1, 1)),  # -> 16 bands
                 *conv_bn_relu(WIDTHS[0], WIDTHS[1], (2, 3), (2, 1), (0, 1)),  # -> 8 bands, every frame kept
             )
             n_feats = WIDTHS[1] * BANDS * (lags + 2)
@@ -82,9 +84,10 @@ class CNN(TorchRegressor):
     """The paper's CNN baseline, as fxbench builds it."""
 
     channels_last = False  # its features go to an FFT over time, which wants time contiguous: ~20% faster
+    inputs = ("wet", "paired")
 
     def build_network(self):
-        return build_cnn(self.n_outputs)
+        return build_cnn(self.n_outputs, in_channels=self.in_channels)
 
     def network_hyperparameters(self) -> dict[str, Any]:
         return {"architecture": "input + onset map -> avgpool freq 4 -> conv3x3 s(2,1) -> conv2x3 s(2,1) "

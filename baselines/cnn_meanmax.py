@@ -13,7 +13,8 @@ from fxbench.models.torch_model import TorchRegressor
 WIDTHS = (16, 32, 64, 128)
 
 
-def build_cnn_meanmax(n_outputs: int, widths: tuple[int, ...] = WIDTHS, hidden: int = 128, dropout: float = 0.2):
+def build_cnn_meanmax(n_outputs: int, widths: tuple[int, ...] = WIDTHS, hidden: int = 128, dropout: float = 0.2,
+                      in_channels: int = 1):
     """Four stride-2 3x3 conv blocks (each halves frequency and time), then time pooling and an MLP.
 
     Time is pooled (mean and max) but frequency is kept (8 bands after four halvings): where in the
@@ -25,7 +26,7 @@ def build_cnn_meanmax(n_outputs: int, widths: tuple[int, ...] = WIDTHS, hidden: 
     class PaperCNN(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            layers, ci = [], 1
+            layers, ci = [], in_channels
             for co in widths:
                 layers += conv_bn_relu(ci, co)
                 ci = co
@@ -46,8 +47,10 @@ def build_cnn_meanmax(n_outputs: int, widths: tuple[int, ...] = WIDTHS, hidden: 
 class MeanMaxCNN(TorchRegressor):
     """Trained exactly like ``cnn``; only the network differs."""
 
+    inputs = ("wet", "paired")
+
     def build_network(self):
-        return build_cnn_meanmax(self.n_outputs)
+        return build_cnn_meanmax(self.n_outputs, in_channels=self.in_channels)
 
     def network_hyperparameters(self) -> dict[str, Any]:
         return {"architecture": "4x [conv3x3 stride 2, batchnorm, relu] -> band pool (8) -> mean+max over time "

@@ -48,6 +48,7 @@ class SmpRegressor(ReconstructionRegressor):
     """smp model whose forward returns (dry estimate, pooled deepest encoder features)."""
 
     validate_variant = staticmethod(parse_variant)  # resolve_model calls it before any data is built
+    inputs = ("wet", "paired")  # paired: the dry channel makes the reconstruction stage easy, not the head's job
 
     def __init__(self, task: TaskConfig, config: TrainConfig, variant: str = "") -> None:
         arch, encoder, mode = parse_variant(variant)
@@ -61,7 +62,7 @@ class SmpRegressor(ReconstructionRegressor):
 
         def create(weights: str | None = None):
             return smp.create_model(self.arch, encoder_name=self.encoder, encoder_weights=weights,
-                                    in_channels=1, classes=1,
+                                    in_channels=self.in_channels, classes=1,
                                     aux_params={"classes": self.n_outputs, "pooling": "avg", "dropout": 0.0,
                                                 "activation": None})
 
@@ -96,7 +97,7 @@ class SmpRegressor(ReconstructionRegressor):
     def network_hyperparameters(self) -> dict[str, Any]:
         import segmentation_models_pytorch as smp
 
-        return {"backbone": f"smp:{self.arch}-{self.encoder}", "smp_version": smp.__version__, "in_channels": 1,
+        return {"backbone": f"smp:{self.arch}-{self.encoder}", "smp_version": smp.__version__, "in_channels": self.in_channels,
                 "encoder_weights": PRETRAINED_WEIGHTS if self.config.pretrained else None,  # None: random
                 "head": "smp aux head: global avg pool of the deepest encoder features -> linear",
                 "recon_output": "sigmoid of the segmentation head (dry spectrogram in [0, 1])"}

@@ -1,6 +1,7 @@
 """Any timm image model as a regressor: ``--model timm:NAME`` (e.g. timm:resnet18, timm:convnext_atto).
 
-The spectrogram is a one-channel image, so the model is created with ``in_chans=1`` and one output per
+The spectrogram is an image of one channel (two on the paired track), so the model is created with that
+``in_chans`` and one output per
 parameter. Weights are random unless ``--pretrained`` is given: fxbench never downloads at run time by
 default, and ImageNet weights are an opt-in for users with network (timm folds the RGB stem into one
 channel for them).
@@ -27,11 +28,12 @@ def check_timm_name(name: str) -> None:
                            f"See timm.list_models() for the names", exit_code=2)
 
 
-@register_model("timm:", "any timm image model (timm:NAME), in_chans=1, random weights unless --pretrained")
+@register_model("timm:", "any timm image model (timm:NAME), one channel per input, random weights unless --pretrained")
 class TimmRegressor(TorchRegressor):
     """A timm backbone with a regression head, trained like the CNN (L1, Adam, StepLR)."""
 
     validate_variant = staticmethod(check_timm_name)  # resolve_model calls it before any data is built
+    inputs = ("wet", "paired")
 
     def __init__(self, task: TaskConfig, config: TrainConfig, variant: str = "") -> None:
         super().__init__(task, config)
@@ -42,7 +44,7 @@ class TimmRegressor(TorchRegressor):
         import timm
 
         def create():
-            return timm.create_model(self.variant, pretrained=self.config.pretrained, in_chans=1,
+            return timm.create_model(self.variant, pretrained=self.config.pretrained, in_chans=self.in_channels,
                                      num_classes=self.n_outputs)
 
         return load_pretrained(create, f"timm:{self.variant}") if self.config.pretrained else create()
@@ -50,5 +52,5 @@ class TimmRegressor(TorchRegressor):
     def network_hyperparameters(self) -> dict[str, Any]:
         import timm
 
-        return {"backbone": f"timm:{self.variant}", "timm_version": timm.__version__, "in_chans": 1,
+        return {"backbone": f"timm:{self.variant}", "timm_version": timm.__version__, "in_chans": self.in_channels,
                 "weights": "pretrained (timm default tag)" if self.config.pretrained else "random"}

@@ -46,7 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     _also_eval_arg(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    sub.add_parser("tasks", help="list the tasks")
+    t = sub.add_parser("tasks", help="list the tasks; --details: how audible each parameter is")
+    t.add_argument("--details", action="store_true",
+                   help="measure each parameter's audibility (renders; kept in the dataset cache)")
+    t.add_argument("--task", default="all", help="with --details: a task, a group, all or a comma list")
+    t.add_argument("--json", default=None, help="with --details: also write the measures to this JSON file")
+    t.add_argument("--data-dir", default=None, help="with --details: cache root (default: FXBENCH_CACHE or ~/.cache)")
     sub.add_parser("models", help="list the models")
     sub.add_parser("sources", help="list the audio sources (--source NAME[:PATH])")
 
@@ -113,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
     _eval_args(sc)
     sc.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    rs = sub.add_parser("rescore", help="recompute records' metrics from the predictions they keep (no retraining)")
+    rs.add_argument("paths", nargs="+", metavar="PATH", help="record files, or folders of them (e.g. "
+                    "leaderboard/results); each is replaced atomically")
+    rs.add_argument("--data-dir", default=None, help="where datasets are built and cached")
+    rs.add_argument("--data", default=None, help="the built dataset folder the records were trained on, when "
+                    "their source no longer builds it")
+    rs.add_argument("--quiet", action="store_true", help="no progress bars")
+
     v = sub.add_parser("validate-model", help="check a model wrapper on a handful of rows before a long run")
     v.add_argument("model", help="a name, path/to/file.py:Class or package.module:Class")
     v.add_argument("--task", required=True, help="task name or .yaml file")
@@ -123,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
     n = sub.add_parser("new-model", help="write a ready-to-edit model file")
     n.add_argument("name", help="model name, e.g. my-model")
     n.add_argument("--out", default=None, help="file to write (default: <name>.py here)")
+    for scored in (r, sc):
+        scored.add_argument("--input", default="wet", choices=("wet", "paired"), help="what the model sees: the "
+                            "wet clip alone (default, the blind task) or paired, wet and dry as two channels "
+                            "(reference matching, ranked apart)")
     for built in (r, b, sc, v):
         built.add_argument("--clips-per-recording", type=int, default=None, metavar="N",
                            help="clips cut from each recording (default: the task's, for the source's kind: "
@@ -182,7 +199,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig(task=args.task, model=args.model, source=args.source, data_seed=args.data_seed,
                     data_dir=args.data_dir, data=args.data, train=train, epochs_note=args.epochs_note,
                     eval_source=args.eval_source, eval_split=args.eval_split,
-                    clips_per_recording=args.clips_per_recording, also_eval=tuple(args.also_eval))
+                    clips_per_recording=args.clips_per_recording, also_eval=tuple(args.also_eval),
+                    input=args.input)
     if args.also_eval and args.output:
         raise FxbenchError("--output names one file but --also-eval makes several records; drop --output "
                            "(each record gets its own name under --results-dir)", exit_code=2)
@@ -314,10 +332,28 @@ def _cmd_score(args: argparse.Namespace) -> int:
                                   data_seed=args.data_seed, data_dir=args.data_dir, progress=not args.quiet,
                                   eval_source=args.eval_source, eval_split=args.eval_split,
                                   clips_per_recording=args.clips_per_recording, data=args.data,
-                                  answers=args.answers)
+                                  answers=args.answers, input=args.input)
     for w in warnings:
         print(f"fxbench: warning: {w}", file=sys.stderr)
     _save_record(record, args)
+    return 0
+
+
+def _cmd_rescore(args: argparse.Namespace) -> int:
+    from fxbench.rescore import rescore_paths
+
+    done, failed = rescore_paths([Path(p) for p in args.paths], data_dir=args.data_dir, data=args.data,
+                                 progress=not args.quiet)
+    for path, old, new in done:
+        skill = (new["metrics"].get("rerender") or {}).get("skill")
+        print(f"rescored {path}: MAE {old['metrics']['mae']:.4f} -> {new['metrics']['mae']:.4f}"
+              + (f", re-render skill {skill:.3f}" if skill is not None else ""))
+    for why in failed:
+        print(f"fxbench: error: {why}", file=sys.stderr)
+    if failed:
+        print(f"fxbench: {len(failed)} of {len(done) + len(failed)} record(s) not rescored (left as they were)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -355,7 +391,8 @@ def _print_metrics(record: dict) -> None:
     m = record["metrics"]
     scored = "test split" if not record.get("eval_source") else \
         f"{record['eval_source']} {record.get('eval_split', 'test')} rows"
-    t = Table(title=f"{record['task']} v{record['task_version']} · {record['model']} · {scored} "
+    paired = " · paired input" if record.get("input", "wet") != "wet" else ""
+    t = Table(title=f"{record['task']} v{record['task_version']} · {record['model']}{paired} · {scored} "
                     f"(n={record['n_test']})")
     t.add_column("metric")
     t.add_column(record["model"], justify="right")
@@ -392,6 +429,11 @@ def _print_metrics(record: dict) -> None:
 def _cmd_tasks(args: argparse.Namespace) -> int:
     import textwrap
 
+    if args.details:
+        return _task_details(args)
+    if args.json or args.task != "all":
+        raise FxbenchError("--task and --json go with --details: fxbench tasks --details --task NAME", exit_code=2)
+
     from rich.console import Console
     from rich.table import Table
 
@@ -422,6 +464,47 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
     for g, members in groups.items():
         print(textwrap.fill(f"{g}: {', '.join(members)}", width=80, initial_indent="  ", subsequent_indent="    ",
                             break_on_hyphens=False))
+    return 0
+
+
+def _task_details(args: argparse.Namespace) -> int:
+    """Per task and parameter: how much the audio changes across its range (fxbench/identifiability.py)."""
+    import json
+
+    from fxbench.identifiability import FLAG_SHARE, SETTINGS, measure_cached, skipped_because
+    from fxbench.progress import progress_bar
+    from fxbench.task import load_task
+    from fxbench.task_groups import resolve_tasks
+
+    names = resolve_tasks(args.task)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise FxbenchError(f"--json {args.json}: its folder does not exist; create it or name another path",
+                           exit_code=2)
+    found: dict[str, dict] = {}
+    with progress_bar("measuring audibility", total=len(names)) as advance:
+        for name in names:
+            task = load_task(name)
+            why = skipped_because(task)
+            found[task.task] = {"digest": task.digest(), "skipped": why} if why else \
+                {"digest": task.digest(), "parameters": [a.to_dict() for a in measure_cached(task, args.data_dir)]}
+            advance(info=task.task)
+    print(f"{'task':<11} {'parameter':<20} {'pairs':<10} {'share':>6}  quietest step (share)")
+    for name, entry in found.items():
+        if entry.get("skipped"):
+            print(f"{name:<11} {'-':<20} skipped: {entry['skipped']}")
+            continue
+        for a in entry["parameters"]:
+            step = f"{a['quietest']} ({a['quietest_share']:.2f})" if a["quietest"] else ""
+            flag = "  barely audible" if a["flagged"] else ""
+            print(f"{name:<11} {a['parameter']:<20} {a['pairs']:<10} {a['share']:>6.2f}  {step}{flag}")
+    print(f"\nshare: the median distance between two renders that differ only in that parameter, over the distance "
+          f"between the dry clip and its render at random settings (the re-render metric's STFT distance); under "
+          f"{FLAG_SHARE:g}: barely audible.")
+    if args.json:
+        from fxbench.results import atomic_write_text
+
+        atomic_write_text(Path(args.json), json.dumps({"settings": SETTINGS, "tasks": found}, indent=1) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -572,7 +655,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "sources": _cmd_sources, "data": _cmd_data,
             "leaderboard": _cmd_leaderboard, "score": _cmd_score, "validate-model": _cmd_validate,
-            "new-model": _cmd_new_model, "export": _cmd_export}
+            "new-model": _cmd_new_model, "export": _cmd_export, "rescore": _cmd_rescore}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

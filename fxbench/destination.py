@@ -20,9 +20,12 @@ def slug(text: str) -> str:
 
 
 def record_stem(record: dict) -> str:
-    """<model>__seed<N>__<fingerprint12>[__on-<eval fingerprint12>[-all]]: what was run on what (scored
-    prediction files, which have no seed, get ``__predictions__``)."""
+    """<model>[__paired]__seed<N>__<fingerprint12>[__on-<eval fingerprint12>[-all]]: what was run on what
+    (scored prediction files, which have no seed, get ``__predictions__``; the paired input track
+    ``__paired``)."""
     run = "predictions" if record.get("seed") is None else f"seed{record['seed']}"
+    if record.get("input", "wet") != "wet":
+        run = f"{record['input']}__{run}"
     on = ""
     if record.get("eval_dataset_fingerprint"):
         on = f"__on-{record['eval_dataset_fingerprint'][:12]}" + ("-all" if record.get("eval_split") == "all" else "")

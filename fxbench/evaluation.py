@@ -16,6 +16,20 @@ from fxbench.errors import FxbenchError
 
 EVAL_SPLITS = ("test", "all")
 CONDITIONS = ("synth_to_synth", "real_to_real", "synth_to_real", "real_to_synth")  # also the leaderboard's order
+PAIRED_SUFFIX = "_paired"
+# What the leaderboard ranks apart: each condition on the wet input track, then on the paired one
+# (fxbench/inputs.py), which is a different problem and never shares a table with the wet track.
+TRACKS = (*CONDITIONS, *(c + PAIRED_SUFFIX for c in CONDITIONS))
+
+
+def track(condition: str, input: str = "wet") -> str:
+    """The leaderboard track of a record: its condition, with ``_paired`` on the paired input track."""
+    return condition if input == "wet" else f"{condition}_{input}"
+
+
+def base_condition(name: str) -> str:
+    """A track's evaluation condition (``synth_to_synth_paired`` -> ``synth_to_synth``)."""
+    return name[:-len(PAIRED_SUFFIX)] if name.endswith(PAIRED_SUFFIX) else name
 
 
 @dataclass

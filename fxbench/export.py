@@ -30,6 +30,7 @@ FRAMEWORK = "fxbench"
 TASK_TYPE = "audio-classification"  # the Hub task tag closest to parameter estimation; the dataset card uses it too
 PRETTY = {"synth_to_synth": "synth → synth", "real_to_real": "real → real", "synth_to_real": "synth → real",
           "real_to_synth": "real → synth"}
+PRETTY.update({f"{c}_paired": f"{p}, paired input" for c, p in list(PRETTY.items())})
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _HUB_DATA = re.compile(r"^data:([A-Za-z0-9][\w.-]*/[\w.-]+)(?:@([^\s@]+))?$")  # `--data ORG/NAME[@REV]`
 

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 
 from fxbench.errors import FxbenchError
 from fxbench.evaluation import CONDITIONS, EVAL_SPLITS
+from fxbench.inputs import INPUTS
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MAE_TOLERANCE = 1e-6  # row errors are rounded to 1e-6, so their mean may differ from the MAE by half that
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -27,6 +28,15 @@ Count = Annotated[int, Field(ge=0)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class Predictions(_Strict):
+    """Every scored row's predictions, scaled, as float32 (fxbench.results.encode_predictions)."""
+
+    encoding: Literal["float32-le-base64"]
+    ids: Annotated[list[Text], Field(min_length=1)]
+    shape: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2, max_length=2)]
+    data: str
 
 
 class Submission(_Strict):
@@ -109,7 +119,7 @@ class Environment(_Strict):
 
 
 class Record(_Strict):
-    schema_version: Literal[4]
+    schema_version: Literal[5]
     task: Text
     task_version: Count
     task_digest: Optional[Hex64] = None  # schema 1 records may lack it; such a record never ranks
@@ -123,6 +133,7 @@ class Record(_Strict):
     eval_split: Literal[EVAL_SPLITS]
     eval_dataset_fingerprint: Optional[Hex64]
     condition: Literal[CONDITIONS]
+    input: Literal[INPUTS] = "wet"  # the input track: the wet clip alone, or wet and dry (fxbench/inputs.py)
     n_train: Count
     n_validation: Count
     n_test: Annotated[int, Field(ge=1)]
@@ -130,6 +141,7 @@ class Record(_Strict):
     metrics: Metrics
     predictions_sha256: Optional[Hex64] = None
     row_abs_errors: Optional[Annotated[list[Scaled], Field(min_length=1)]] = None
+    predictions: Optional[Predictions] = None  # records before schema 5 kept only their hash
     config: dict[str, JsonValue]
     history: list[dict[str, JsonValue]] = []
     timing: Timing
@@ -211,7 +223,44 @@ def check_record(data: Any, where: str) -> Record:
         if abs(mean - record.metrics.mae) > MAE_TOLERANCE:
             raise FxbenchError(f"{where}: field 'metrics.mae' is {record.metrics.mae!r} but its "
                                f"'row_abs_errors' average {mean:.6f}; {REGENERATE}")
+    if record.predictions is not None:
+        _check_predictions(record, where)
     return record
+
+
+def _check_predictions(record: Record, where: str) -> None:
+    """The kept predictions decode to one finite [0, 1] row per test id, in id order, and are the ones the
+    record's hash and per-row errors were made from."""
+    import base64
+    import binascii
+
+    import numpy as np
+
+    from fxbench.results import predictions_sha256
+
+    kept = record.predictions
+    n, k = kept.shape
+    fix = f"; {REGENERATE}"
+    if n != record.n_test or len(kept.ids) != n:
+        raise FxbenchError(f"{where}: field 'predictions' holds {len(kept.ids)} ids and shape {kept.shape} but "
+                           f"'n_test' is {record.n_test}{fix}")
+    if k != len(record.metrics.per_param_mae):
+        raise FxbenchError(f"{where}: field 'predictions.shape' has {k} parameters but the metrics score "
+                           f"{len(record.metrics.per_param_mae)}{fix}")
+    if kept.ids != sorted(kept.ids) or len(set(kept.ids)) != n:
+        raise FxbenchError(f"{where}: field 'predictions.ids' must be sorted and unique{fix}")
+    try:
+        raw = base64.b64decode(kept.data, validate=True)
+    except (binascii.Error, ValueError):
+        raise FxbenchError(f"{where}: field 'predictions.data' is not base64{fix}") from None
+    if len(raw) != 4 * n * k:
+        raise FxbenchError(f"{where}: field 'predictions.data' holds {len(raw)} bytes, not {4 * n * k} (float32 "
+                           f"{n} x {k}){fix}")
+    values = np.frombuffer(raw, dtype="<f4").reshape(n, k)
+    if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
+        raise FxbenchError(f"{where}: field 'predictions.data' holds values outside [0, 1] or not finite{fix}")
+    if record.predictions_sha256 is not None and predictions_sha256(kept.ids, values) != record.predictions_sha256:
+        raise FxbenchError(f"{where}: field 'predictions' does not match 'predictions_sha256'{fix}")
 
 
 def row_mae(record: dict) -> float:

@@ -19,7 +19,42 @@ from fxbench.record_schema import SCHEMA_VERSION, check_record
 # ("test" or "all"), `eval_dataset_fingerprint` and `condition` (synth_to_synth, real_to_real,
 # synth_to_real or real_to_synth). 4: one strict schema (fxbench/record_schema.py) and adds `blind` (scored
 # against a hidden answer key), `data_revision` and `environment.torch_threads`. Old records are
-# upgraded on read, then held to the current schema.
+# upgraded on read, then held to the current schema. 5: adds `input` (the input track: "wet" or "paired") and
+# `predictions` (every test row's scaled predictions, so that a metric added later needs no retraining).
+
+
+PREDICTIONS_ENCODING = "float32-le-base64"
+
+
+def stored_predictions(predictions: Any) -> Any:
+    """Predictions as a record keeps them: float32, the precision every torch baseline predicts in."""
+    import numpy as np
+
+    return np.asarray(predictions, dtype=np.float32)
+
+
+def encode_predictions(ids: list[str], predictions: Any) -> dict:
+    """``record.predictions``: ids sorted, and the rows in that order as little-endian float32, base64; a
+    compact form that reads back bit for bit."""
+    import base64
+
+    import numpy as np
+
+    pred = stored_predictions(predictions)
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    data = np.ascontiguousarray(pred[order], dtype="<f4").tobytes()
+    return {"encoding": PREDICTIONS_ENCODING, "ids": [ids[i] for i in order], "shape": list(pred.shape),
+            "data": base64.b64encode(data).decode("ascii")}
+
+
+def decode_predictions(stored: dict) -> tuple[list[str], Any]:
+    """(ids, (n, n_params) float32) from ``record.predictions`` (already checked by the schema)."""
+    import base64
+
+    import numpy as np
+
+    values = np.frombuffer(base64.b64decode(stored["data"]), dtype="<f4").reshape(stored["shape"])
+    return list(stored["ids"]), values.astype(np.float32)
 
 
 def predictions_sha256(ids: list[str], predictions: Any) -> str:
@@ -45,12 +80,14 @@ def row_abs_errors(task: Any, ids: list[str], y_true: Any, predictions: Any) -> 
 def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed: Any, source: str,
                manifest: dict, splits: dict, evaluation: Any, pred: Any, metrics: dict, config: dict,
                history: list, timing: dict, environment: dict, blind: bool = False,
-               data_revision: Optional[str] = None) -> dict:
+               data_revision: Optional[str] = None, input: str = "wet") -> dict:
     """The one place a result record is assembled, for `run` and `score` alike (same keys, same order).
 
     ``evaluation`` (an ``fxbench.evaluation.EvalSet``) holds the rows that were scored: the training
     dataset's test split, or another source's rows; the record names both datasets. ``blind``: scored
-    against a hidden answer key; ``data_revision``: the Hub revision of ``--data``."""
+    against a hidden answer key; ``data_revision``: the Hub revision of ``--data``; ``input``: the input
+    track (fxbench/inputs.py). The predictions are kept as float32 (``encode_predictions``), and the hash
+    and per-row errors are of exactly what is kept, so a later rescore reproduces them."""
     import platform
     from datetime import datetime, timezone
 
@@ -59,6 +96,7 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
 
     test = evaluation.data
     other = evaluation.source is not None
+    pred = stored_predictions(pred)
     return json_safe({
         "schema_version": SCHEMA_VERSION,
         "task": task.task, "task_version": task.version, "task_digest": task.digest(),
@@ -66,12 +104,13 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
         "dataset_fingerprint": manifest["fingerprint"],
         "eval_source": evaluation.source, "eval_split": evaluation.split,
         "eval_dataset_fingerprint": evaluation.manifest["fingerprint"] if other else None,
-        "condition": condition(manifest, evaluation.manifest),
+        "condition": condition(manifest, evaluation.manifest), "input": input,
         "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
         "param_units": {p.name: p.unit for p in task.parameters},
         "metrics": metrics,
         "predictions_sha256": predictions_sha256(test.ids, pred),
         "row_abs_errors": row_abs_errors(task, test.ids, test.y, pred),
+        "predictions": encode_predictions(test.ids, pred),
         "config": config, "history": history,
         "timing": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in timing.items()},
         "fxbench_version": fxbench.__version__, "git_commit": git_commit(),
@@ -98,7 +137,11 @@ def upgrade_record(record: dict) -> dict:
         record.setdefault("eval_dataset_fingerprint", None)
         record.setdefault("condition", "synth_to_synth" if synth else "real_to_real")
     if version <= 3:  # 4 only adds fields with defaults and holds every field to the strict schema
-        record["schema_version"] = 4
+        record["schema_version"] = version = 4
+    if version == 4:  # 5 adds the input track (every earlier record was wet-only) and the kept predictions
+        record.setdefault("input", "wet")
+        record.setdefault("predictions", None)
+        record["schema_version"] = 5
     env = record.get("environment")
     if isinstance(env, dict) and "data_revision" in env:  # an early placement: the field is top level now
         env = dict(env)

@@ -25,6 +25,7 @@ class RunConfig:
     eval_split: str = "test"  # with eval_source: its "test" split, or "all" of its rows
     clips_per_recording: Optional[int] = None  # None: the task's default for the source's kind
     also_eval: tuple[str, ...] = ()  # more sources the trained model is scored on ("own": its test split)
+    input: str = "wet"  # the input track (fxbench/inputs.py): "wet" alone, or "paired" (wet and dry)
 
 
 OWN = "own"  # in ``also_eval``: the training dataset's own test split
@@ -48,21 +49,24 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
+    from fxbench.inputs import check_input, check_model_input, with_input, with_input_all
     from fxbench.metrics import compute_metrics
     from fxbench.models.registry import model_label, resolve_model
     from fxbench.rerender import rerender_metrics
     from fxbench.models.torch_model import resolve_device
     from fxbench.progress import progress_bar
-    from fxbench.results import check_hyperparameters, check_model_name, json_safe, new_record
+    from fxbench.results import check_hyperparameters, check_model_name, json_safe, new_record, stored_predictions
 
     task: TaskConfig = load_task(cfg.task)
     check_eval_split(cfg.eval_split, cfg.eval_source)
     factory, kind = resolve_model(cfg.model)
     label = model_label(cfg.model)
     check_model_name(label)
+    check_input(cfg.input)
     device = str(resolve_device(cfg.train.device))
     started = time.perf_counter()
     model = factory(task, cfg.train)
+    check_model_input(model, label, cfg.input)
     try:
         before_fit = model.hyperparameters()
     except Exception:  # noqa: BLE001 - some models know theirs only once fitted; checked again after fit
@@ -79,6 +83,9 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
         other = replace(cfg, eval_source=None if spec == OWN else spec, eval_split="test" if spec == OWN else
                         cfg.eval_split)
         evaluations.append(resolve_evaluation(task, other, path, manifest, splits))
+    for evaluation in evaluations:
+        evaluation.data = with_input(evaluation.data, cfg.input)
+    splits = with_input_all(splits, cfg.input)
     load_s = time.perf_counter() - t
 
     threads = _torch_threads()
@@ -101,6 +108,7 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
             out.append((None, {"task": task, "ids": list(test.ids), "y_pred": pred, "model": model_label(cfg.model),
                                "seed": cfg.train.seed, "fingerprint": manifest["fingerprint"]}))
             continue
+        pred = stored_predictions(pred)  # scored exactly as the record keeps them
         metrics = compute_metrics(task, test.y, pred)
         t = time.perf_counter()
         metrics["rerender"] = rerender_metrics(task, evaluation.path, test.ids, test.clip_ids, pred,
@@ -116,7 +124,7 @@ def execute_all(cfg: RunConfig) -> list[tuple[Optional[dict], dict]]:
             history=list(getattr(model, "history", []) or []),
             timing={"build_s": build_s, "load_s": load_s, "train_s": train_s, "predict_s": predict_s,
                     "rerender_s": rerender_s, "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-            environment=_environment(threads), data_revision=data_revision)
+            environment=_environment(threads), data_revision=data_revision, input=cfg.input)
         out.append((record, {"task": task, "y_true": test.y, "y_pred": pred}))
     return out
 
@@ -155,7 +163,8 @@ def reconstruction_metrics(recon, test) -> dict[str, Any]:
     dry = test.dry_x(test.clip_ids)
     recon = np.asarray(recon, dtype=np.float32).reshape(dry.shape)
     return {"l1": float(np.abs(recon - dry).mean()), "l2": float(((recon - dry) ** 2).mean()),
-            "identity_l1": float(np.abs(test.x - dry).mean()), "identity_l2": float(((test.x - dry) ** 2).mean()),
+            "identity_l1": float(np.abs(test.x[:, :1] - dry).mean()),  # channel 0 is wet on every input track
+            "identity_l2": float(((test.x[:, :1] - dry) ** 2).mean()),
             "n": int(len(dry))}
 
 

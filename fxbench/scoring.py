@@ -279,24 +279,27 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
                data_seed: int = 0, data_dir: str | None = None, progress: bool = True,
                eval_source: str | None = None, eval_split: str = "test",
                clips_per_recording: int | None = None, data: str | None = None,
-               answers: str | Path | None = None) -> tuple[dict, list[str]]:
+               answers: str | Path | None = None, input: str = "wet") -> tuple[dict, list[str]]:
     """Return (result record, warnings); the file is checked before the dataset is built or loaded.
 
     With ``eval_source`` the predictions are for that source's rows (its test split, or ``all``), and
     ``source`` names what the model was trained on (recorded, and checked not to share audio with them).
     ``data`` is a built folder (or Hub repo id) to score on instead of building one; a blind folder's test
-    split is scored against its answer key ``answers``, and the record says ``blind: true``."""
+    split is scored against its answer key ``answers``, and the record says ``blind: true``. ``input`` is the
+    track the predictions were made on (fxbench/inputs.py): recorded, so that it is ranked with its own."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
     from fxbench.evaluation import check_eval_split
+    from fxbench.inputs import check_input
     from fxbench.metrics import compute_metrics
     from fxbench.rerender import rerender_metrics
-    from fxbench.results import check_model_name, new_record
+    from fxbench.results import check_model_name, new_record, stored_predictions
     from fxbench.runner import RunConfig, resolve_evaluation
 
     started = time.perf_counter()
     cfg: TaskConfig = load_task(task)
     check_eval_split(eval_split, eval_source)
+    check_input(input)
     path = Path(predictions)
     check_model_name(name or path.stem, "pass --name NAME")
     ids, values, units = read_predictions(path, cfg)
@@ -324,6 +327,7 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
     except FxbenchError as exc:
         raise _fail(f"{path}: {exc}") from None
     warnings = [f"{path}: {w}" for w in warnings]
+    pred = stored_predictions(pred)  # scored exactly as the record keeps them
     metrics = compute_metrics(cfg, test.y, pred)
     r = time.perf_counter()
     metrics["rerender"] = rerender_metrics(cfg, evaluation.path, test.ids, test.clip_ids, pred,
@@ -338,7 +342,7 @@ def score_file(task: str, predictions: str | Path, *, name: str | None = None, s
         metrics=metrics, config={"predictions_file": path.name, "units": units}, history=[],
         timing={"build_s": build_s, "load_s": load_s, "score_s": score_s, "rerender_s": rerender_s,
                 "total_s": time.perf_counter() - started, "dataset_cached": build_s is None},
-        environment={}, blind=blind, data_revision=_data_revision(data))
+        environment={}, blind=blind, data_revision=_data_revision(data), input=check_input(input))
     return record, warnings
 
 

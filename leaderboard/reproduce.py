@@ -1,7 +1,8 @@
 """Re-create the committed records of the evaluation conditions: synth -> synth, synth -> real and
-real -> real, for random, mean and cnn on every paper task, then render the leaderboard.
+real -> real, for random, mean and cnn on every task (and cnn on paired input, the reference-matching
+track), then render the leaderboard.
 
-    python leaderboard/reproduce.py                      # the committed records (about 40 min on 2 cores)
+    python leaderboard/reproduce.py                      # the committed records (hours on 2 cores)
     python leaderboard/reproduce.py --di PATH            # also score on a folder of your own DI recordings
 
 Each synth-trained model is trained once and scored on the synth test split and on the shipped GuitarSet
@@ -28,7 +29,7 @@ EXCERPTS = "guitarset-excerpts"
 HERE = Path(__file__).resolve().parent
 
 
-def _runs(task: str, seeds: list[int], di: str | None) -> list[list[str]]:
+def _runs(task: str, seeds: list[int], di: str | None, paired: bool = True) -> list[list[str]]:
     """fxbench run argument lists for one task."""
     di_eval = ["--also-eval", f"folder:{di}"] if di else []
     out = []
@@ -39,6 +40,10 @@ def _runs(task: str, seeds: list[int], di: str | None) -> list[list[str]]:
             out.append([*base, "--source", EXCERPTS])
             if di and model != "random" and seed == model_seeds[0]:
                 out.append([*base, "--source", f"folder:{di}"])
+    if paired:  # the reference-matching track: cnn with the dry clip beside the wet one, first seed
+        base = ["run", "--task", task, "--model", "cnn", "--seed", str(seeds[0]), "--input", "paired", "--quiet"]
+        out.append([*base, "--source", "synth", "--eval-source", EXCERPTS, "--also-eval", "own"])
+        out.append([*base, "--source", EXCERPTS])
     return out
 
 
@@ -54,27 +59,9 @@ def _portable(record: dict) -> bool:
     return all(not str(s or "").startswith("folder:") for s in (record["source"], record.get("eval_source")))
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--tasks", default=",".join(TASKS))
-    p.add_argument("--seeds", default="0,1,2", help="cnn seeds")
-    p.add_argument("--di", default=None, help="a folder of real DI recordings to score on as well (not committed)")
-    p.add_argument("--scratch", default=None, help="where the runs write (default: a new temporary folder)")
-    args = p.parse_args(argv)
-    from fxbench.cli import main as fxbench
-
-    scratch = Path(args.scratch or tempfile.mkdtemp(prefix="fxbench-reproduce-")).resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    import os
-
-    os.chdir(scratch)
-    for task in args.tasks.split(","):
-        for run in _runs(task, seeds, args.di):
-            print("fxbench " + " ".join(run), flush=True)
-            if fxbench(run) != 0:
-                print(f"reproduce: failed: fxbench {' '.join(run)}", file=sys.stderr)
-                return 1
+def _copy_in(scratch: Path) -> list[dict]:
+    """Copy the scratch folder's portable records (and their figures) into leaderboard/results/; return the
+    others."""
     from fxbench.destination import record_stem, slug
 
     results = HERE / "results"
@@ -91,7 +78,35 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.copy2(f, dest.with_name(dest.name + suffix))
         else:
             kept.append(record)
+    return kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tasks", default=",".join(TASKS))
+    p.add_argument("--seeds", default="0,1,2", help="cnn seeds")
+    p.add_argument("--di", default=None, help="a folder of real DI recordings to score on as well (not committed)")
+    p.add_argument("--no-paired", action="store_true", help="skip the paired-input (reference-matching) cnn runs")
+    p.add_argument("--scratch", default=None, help="where the runs write (default: a new temporary folder)")
+    args = p.parse_args(argv)
+    from fxbench.cli import main as fxbench
+
+    scratch = Path(args.scratch or tempfile.mkdtemp(prefix="fxbench-reproduce-")).resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    import os
+
+    os.chdir(scratch)
+    kept: list[dict] = []
+    for task in args.tasks.split(","):
+        for run in _runs(task, seeds, args.di, not args.no_paired):
+            print("fxbench " + " ".join(run), flush=True)
+            if fxbench(run) != 0:
+                print(f"reproduce: failed: fxbench {' '.join(run)}", file=sys.stderr)
+                return 1
+        kept = _copy_in(scratch)  # after every task, so that a stopped reproduction keeps the tasks it finished
     os.chdir(HERE.parent)
+    fxbench(["tasks", "--details", "--json", str(HERE / "identifiability.json")])
     fxbench(["leaderboard", "--chart", str(HERE / "summary.png")])
     if kept:
         print(f"\nrecords on --di (left in {scratch}):")

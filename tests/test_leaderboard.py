@@ -15,6 +15,7 @@ from fxbench.cli import main
 from fxbench.errors import FxbenchError
 from fxbench.leaderboard import OTHER_NOTE, frame, load_records, render_leaderboard, write_leaderboard
 from fxbench.results import validate_record
+from fxbench.record_schema import SCHEMA_VERSION
 
 RECORDS = Path(__file__).parent / "data" / "records"
 SCHEMA1 = json.loads((RECORDS / "schema1_mean.json").read_text())
@@ -577,7 +578,7 @@ def test_schema2_record_is_upgraded_to_its_condition_by_source():
     real = _rec("cnn", 0, 0.1)
     real["source"] = REAL
     real = validate_record(real, "real")
-    assert synth["schema_version"] == real["schema_version"] == 4
+    assert synth["schema_version"] == real["schema_version"] == SCHEMA_VERSION and synth["input"] == "wet"
     assert synth["condition"] == "synth_to_synth" and real["condition"] == "real_to_real"
     for r in (synth, real):
         assert r["eval_source"] is None and r["eval_dataset_fingerprint"] is None and r["eval_split"] == "test"

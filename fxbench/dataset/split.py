@@ -11,7 +11,8 @@ import numpy as np
 class SplitData:
     """One split of a task, in memory.
 
-    ``x`` is the wet Mel spectrogram, (n, 1, n_mels, n_frames) float32 in [0, 1].
+    ``x`` is the wet Mel spectrogram, (n, 1, n_mels, n_frames) float32 in [0, 1]; on the paired input
+    track (``fxbench/inputs.py``) it is (n, 2, n_mels, n_frames), wet then dry.
     ``y`` holds the parameters scaled to [0, 1], (n, n_params) float32; it is
     ``None`` when the split is handed to ``Model.predict`` so that test labels
     never reach a submission.

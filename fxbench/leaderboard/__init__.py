@@ -1,7 +1,8 @@
 """Result records -> LEADERBOARD.md (and a CSV of the standings): standings.py computes, markdown.py renders,
 write.py writes the files; fxbench/plots.py draws the summary chart from the same standings."""
+from fxbench.evaluation import CONDITIONS
 from fxbench.leaderboard.markdown import OTHER_NOTE, esc, render_leaderboard
-from fxbench.leaderboard.standings import (CONDITIONS, N_BOOT, bootstrap_cis, frame, load_records, standings,
+from fxbench.leaderboard.standings import (N_BOOT, bootstrap_cis, frame, load_records, standings,
                                            standings_csv)
 from fxbench.leaderboard.write import write_leaderboard
 

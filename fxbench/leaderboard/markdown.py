@@ -9,7 +9,8 @@ from typing import Any, Optional, Sequence
 import pandas as pd
 
 from fxbench.leaderboard import references
-from fxbench.leaderboard.standings import (CONDITIONS, N_BOOT, Records, current, frame, join_distinct, overview,
+from fxbench.evaluation import PAIRED_SUFFIX, TRACKS
+from fxbench.leaderboard.standings import (N_BOOT, Records, current, frame, join_distinct, overview,
                                            paper_epochs, standings, transfer)
 from fxbench.metrics import RANDOM_MAE
 from fxbench.task import Reference
@@ -42,6 +43,8 @@ the note under the table gives the score of returning the wet input unchanged.
 The paper's protocol trains {epochs} epochs; a model trained fewer is marked "(short)", in its table and
 in the overview, with a note under its table: its numbers are not results of the paper's protocol."""
 
+AUDIBILITY_NOTE = ("*Audibility* (`fxbench tasks --details`: how much a parameter changes the sound, as a share "
+                   "of the effect's own change; a grid's quietest step in brackets):")
 OTHER_NOTE = ("Not averaged into the table above: another task version or definition, another dataset or "
               "another evaluation split changes the task or its test rows, so these scores are not comparable "
               "with the current group; a record without per-row errors has a MAE nothing checks, so it never "
@@ -53,6 +56,8 @@ HEADINGS = {
     "synth_to_real": "synth → real (trained on {train}, scored on real recordings, {eval}: the transfer score)",
     "real_to_synth": "real → synth (trained on real recordings, {train}; scored on the synthetic source, {eval})",
 }
+HEADINGS.update({f"{c}{PAIRED_SUFFIX}": h + " · paired input: the model hears the dry clip too (reference matching)"
+                 for c, h in list(HEADINGS.items())})
 WITH_REFERENCES = ("synth_to_synth", "real_to_real")  # the paper's numbers: trained and tested on one source
 _BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -262,9 +267,12 @@ def _condition_section(task: str, condition: str, recs: pd.DataFrame, st: pd.Dat
     return "\n\n".join(parts)
 
 
-def _task_section(task: str, recs: pd.DataFrame, st: pd.DataFrame, reference: Optional[Reference]) -> str:
+def _task_section(task: str, recs: pd.DataFrame, st: pd.DataFrame, reference: Optional[Reference],
+                  audibility: str = "") -> str:
     parts = [f"## {esc(task)} (task version {recs['task_version'].max()})"]
-    for condition in CONDITIONS:
+    if audibility:
+        parts.append(f"{AUDIBILITY_NOTE} {esc(audibility)}")
+    for condition in TRACKS:
         mine = recs["condition"] == condition
         if mine.any():
             parts.append(_condition_section(task, condition, recs[mine], st[st["condition"] == condition],
@@ -286,13 +294,16 @@ def _families(tasks: list[str]) -> dict[str, list[str]]:
     return dict(sorted(out.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
-def _overview(st: pd.DataFrame, refs: dict[str, Optional[Reference]]) -> str:
-    """Model × task mean test MAE on each task's synth → synth current group, one table per task family; a
-    missing cell stays empty, a short run says so; published MAEs per task below the models."""
-    view = overview(st)
-    parts = ["## Overview: mean test MAE per task (synth → synth), by task family"]
+def _overview(st: pd.DataFrame, refs: dict[str, Optional[Reference]], condition: str = "synth_to_synth") -> str:
+    """Model × task mean test MAE on each task's current group of ``condition``, one table per task family;
+    a missing cell stays empty, a short run says so; published MAEs per task below the models (wet track
+    only: the papers' models heard the wet clip alone)."""
+    view = overview(st, condition)
+    paired = condition.endswith(PAIRED_SUFFIX)
+    parts = [f"## Reference matching: mean test MAE per task (synth → synth, paired input), by task family\n\n"
+             f"{PAIRED_NOTE}" if paired else "## Overview: mean test MAE per task (synth → synth), by task family"]
     for fam, tasks in _families(list(view["mae"].columns)).items():
-        cells = references.overview_cells({t: refs[t] for t in tasks})
+        cells = {} if paired else references.overview_cells({t: refs[t] for t in tasks})
         models = [m for m in view.index if view["mae"].loc[m, tasks].notna().any()]
         rows = [[esc(m), *[_fmt(view["mae"].at[m, t]) + (" (short)" if view["short"].at[m, t] else "")
                            for t in tasks]] for m in models]
@@ -301,6 +312,9 @@ def _overview(st: pd.DataFrame, refs: dict[str, Optional[Reference]]) -> str:
     return "\n\n".join(parts)
 
 
+PAIRED_NOTE = ("The model sees the dry clip beside the wet one (`--input paired`): the producer's case, \"here "
+               "is my dry take and a processed reference, what settings?\". An easier problem than the blind one "
+               "above, so its records are ranked here and in their own sections, never beside wet-only ones.")
 TRANSFER_NOTE = ("Trained on the synthetic source, scored on real recordings: each task's ranked synth → real "
                  "group, mean test MAE; in parentheses its ratio to the same model's MAE in the task's ranked "
                  "real → real group (above 1×: worse on real audio than the same model trained on real audio). "
@@ -329,9 +343,12 @@ def _rejected(rejected: Sequence[str]) -> str:
     return "\n\n".join(["## Rejected records", REJECTED_NOTE, "\n".join(f"- {esc(why)}" for why in sorted(rejected))])
 
 
-def render_leaderboard(records: Records, results_label: str, notes: str = "", rejected: Sequence[str] = ()) -> str:
+def render_leaderboard(records: Records, results_label: str, notes: str = "", rejected: Sequence[str] = (),
+                       audibility: Optional[dict[str, str]] = None) -> str:
     """The whole markdown page; a pure function of the records, the installed task definitions, the
-    maintainers' ``notes`` and the one-line reasons files were ``rejected`` (no clock, no order dependence)."""
+    maintainers' ``notes``, the one-line reasons files were ``rejected`` and each task's ``audibility`` line
+    (no clock, no order dependence)."""
+    audibility = audibility or {}
     df = frame(records)
     parts = [HEADER.format(results=results_label, n_boot=f"{N_BOOT:,}", epochs=paper_epochs())]
     if df.empty:
@@ -343,8 +360,11 @@ def render_leaderboard(records: Records, results_label: str, notes: str = "", re
         refs = {task: references.reference(task) for task in tasks}
         if not current(st, "synth_to_synth").empty:
             parts.append(_overview(st, refs))
+        if not current(st, "synth_to_synth" + PAIRED_SUFFIX).empty:
+            parts.append(_overview(st, refs, "synth_to_synth" + PAIRED_SUFFIX))
         parts.append(_transfer(st))
-        parts += [_task_section(t, df[df["task"] == t], st[st["task"] == t], refs[t]) for t in tasks]
+        parts += [_task_section(t, df[df["task"] == t], st[st["task"] == t], refs[t], audibility.get(t, ""))
+                  for t in tasks]
     if rejected:
         parts.append(_rejected(rejected))
     if notes.strip():

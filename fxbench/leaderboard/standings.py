@@ -16,7 +16,7 @@ from typing import Any, Hashable, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from fxbench.evaluation import CONDITIONS  # also the page's order
+from fxbench.evaluation import TRACKS, base_condition, track  # TRACKS: also the page order
 from fxbench.record_schema import row_mae
 from fxbench.results import read_records, validate_record
 
@@ -71,7 +71,8 @@ def _flat(r: dict, path: Optional[str]) -> dict[str, Any]:
     chance = _float(m.get("chance_mae"))
     row = {
         "task": r["task"], "task_version": r["task_version"], "task_digest": r.get("task_digest"),
-        "model": r["model"], "seed": r["seed"], "condition": r["condition"], "source": str(r["source"]),
+        "model": r["model"], "seed": r["seed"], "condition": track(r["condition"], r.get("input", "wet")),
+        "source": str(r["source"]),
         "eval_source": r["eval_source"], "eval_split": r["eval_split"],
         "dataset_fingerprint": r["dataset_fingerprint"], "eval_dataset_fingerprint": r["eval_dataset_fingerprint"],
         "mae": row_mae(r), "mse": _float(m.get("mse")), "grid_accuracy": _float(m.get("grid_accuracy")),
@@ -143,7 +144,7 @@ def canonical(task: str) -> dict[str, tuple[str, str]]:
 
 
 def _is_canonical(row: pd.Series) -> bool:
-    want = canonical(row["task"]).get(row["condition"])
+    want = canonical(row["task"]).get(base_condition(row["condition"]))
     return want == (row["dataset_fingerprint"], row["eval_dataset_fingerprint"]) and row["eval_split"] == "test"
 
 
@@ -276,7 +277,7 @@ def standings(records: Records) -> pd.DataFrame:
         dataset_fingerprint=("dataset_fingerprint", "first"),
         eval_dataset_fingerprint=("eval_dataset_fingerprint", "first"), eval_split=("eval_split", "first"))
     st = stats.join(text).reset_index().merge(group.reset_index(), on=keys, how="left")
-    st["condition_order"] = st["condition"].map(CONDITIONS.index)
+    st["condition_order"] = st["condition"].map(TRACKS.index)
     st = st.sort_values(["task", "condition_order", "group", "mae_mean", "model"], kind="mergesort")
     st["rank"] = st.groupby(keys, sort=False).cumcount() + 1
     chance = st["chance_mae"].where(st["chance_mae"] != 0)
@@ -293,10 +294,10 @@ def current(st: pd.DataFrame, condition: str) -> pd.DataFrame:
     return st[(st["condition"] == condition) & (st["group"] == 0)]
 
 
-def overview(st: pd.DataFrame) -> pd.DataFrame:
-    """Model × task mean test MAE on each task's synth → synth current group (NaN where missing), and
-    whether any of the model's records there is short."""
-    cur = current(st, "synth_to_synth")
+def overview(st: pd.DataFrame, condition: str = "synth_to_synth") -> pd.DataFrame:
+    """Model × task mean test MAE on each task's current group of ``condition`` (a track: NaN where
+    missing), and whether any of the model's records there is short."""
+    cur = current(st, condition)
     mae = cur.pivot(index="model", columns="task", values="mae_mean")
     short = cur.pivot(index="model", columns="task", values="short").eq(True)
     return pd.concat({"mae": mae, "short": short}, axis=1)

@@ -44,9 +44,12 @@ def seed_everything(seed: int) -> None:
 
 
 class TorchRegressor:
-    """Base class: subclasses implement ``build_network()`` returning (B, 1, F, T) -> (B, n_params)."""
+    """Base class: subclasses implement ``build_network()`` returning (B, C, F, T) -> (B, n_params), where C
+    is ``self.in_channels`` (1 on the wet track, 2 on the paired one); a subclass whose network reads C
+    declares ``inputs = ("wet", "paired")``."""
 
     loss_name = "l1"
+    inputs: tuple[str, ...] = ("wet",)
     channels_last = True  # NHWC convolutions: ~15% faster on CPU (oneDNN) and on tensor-core GPUs
 
     def __init__(self, task: TaskConfig, config: TrainConfig) -> None:
@@ -56,6 +59,7 @@ class TorchRegressor:
         self.net = None
         self.history: list[dict[str, float]] = []
         self.best_epoch: int | None = None
+        self.in_channels = 1
 
     def build_network(self):
         raise NotImplementedError
@@ -70,6 +74,7 @@ class TorchRegressor:
         if self.net is not None:
             hp["n_weights"] = int(sum(p.numel() for p in self.net.parameters()))
             hp["best_epoch"] = self.best_epoch
+            hp["in_channels"] = self.in_channels
         return hp
 
     def _loss(self, pred, target):
@@ -77,10 +82,11 @@ class TorchRegressor:
 
         return F.l1_loss(pred, target) if self.loss_name == "l1" else F.mse_loss(pred, target)
 
-    def setup(self) -> None:
-        """Seed, pick the device and build the network: the start of every fit."""
+    def setup(self, in_channels: int = 1) -> None:
+        """Seed, pick the device and build the network for ``in_channels`` input channels: the start of every fit."""
         import torch
 
+        self.in_channels = int(in_channels)
         seed_everything(self.config.seed)
         self.device = resolve_device(self.config.device)
         self.net = self.build_network().to(self.device)
@@ -90,7 +96,7 @@ class TorchRegressor:
     def fit(self, train: SplitData, validation: SplitData) -> None:
         import torch
 
-        self.setup()
+        self.setup(train.x.shape[1])
         x, y = torch.from_numpy(train.x), torch.from_numpy(train.y)
 
         def step(idx):

@@ -81,7 +81,7 @@ class ReconstructionRegressor(TorchRegressor):
     def fit(self, train: SplitData, validation: SplitData) -> None:
         import torch
 
-        self.setup()
+        self.setup(train.x.shape[1])
         dry_train, dry_val = DryTargets(train), DryTargets(validation)
         x, y = torch.from_numpy(train.x), torch.from_numpy(train.y)
         net, dev = self.net, self.device

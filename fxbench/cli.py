@@ -84,6 +84,31 @@ def _parser() -> argparse.ArgumentParser:
     pub.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")
     pub.add_argument("--private", action="store_true", help="create the repo private")
 
+    sw = sub.add_parser("sweep", help="every task x model x seed as an independent run (local or Ray); skips "
+                        "runs already recorded, then renders a leaderboard of the results")
+    sw.add_argument("--task", required=True, help="tasks: a name, a group, all or a comma list")
+    sw.add_argument("--model", required=True, help="models: a comma list (cnn,mean)")
+    sw.add_argument("--seeds", default="0", help="model seeds: 0-2 or 0,1,2 (default 0)")
+    sw.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
+    sw.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
+    sw.add_argument("--input", default="wet", help="input track: wet (default) or paired")
+    sw.add_argument("--epochs", type=int, default=None, help="training epochs (default: the paper's 30)")
+    sw.add_argument("--batch-size", type=int, default=None, help="batch size (default: the paper's 16)")
+    sw.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's 1e-4)")
+    sw.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    sw.add_argument("--executor", default="local", help="local (one run at a time), local:N (N at once), ray "
+                    "(a local Ray, or the cluster in RAY_ADDRESS), ray://HOST:PORT (needs fxbench[ray])")
+    sw.add_argument("--cpus-per-run", type=float, default=None, help="CPUs each run asks for (default: the "
+                    "machine's cores shared by the runs at once)")
+    sw.add_argument("--gpus-per-run", type=float, default=0.0, help="GPUs each run asks for on Ray (0.5: two "
+                    "runs share one)")
+    sw.add_argument("--results-dir", default="results", help="where each run writes its record (on a cluster: "
+                    "a path every node can reach)")
+    sw.add_argument("--leaderboard", default=None, help="the leaderboard to render at the end (default: "
+                    "RESULTS_DIR/LEADERBOARD.md)")
+    sw.add_argument("--data-dir", default=None, help="dataset cache root (default: $FXBENCH_CACHE or ~/.cache)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bars")
+
     lb = sub.add_parser("leaderboard", help="render result records into a markdown leaderboard")
     lb.add_argument("--results", default="leaderboard/results", help="folder of result records")
     lb.add_argument("--output", default="leaderboard/LEADERBOARD.md", help="markdown file to write")
@@ -508,6 +533,48 @@ def _task_details(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from fxbench.executors import open_executor
+    from fxbench.leaderboard import write_leaderboard
+    from fxbench.sweep import SweepConfig, check_sweep, parse_seeds, plan_sweep, run_name, run_sweep
+    from fxbench.task_groups import resolve_tasks
+
+    for name in ("epochs", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise FxbenchError(f"--{name.replace('_', '-')} must be at least 1, got {value}", exit_code=2)
+    if args.gpus_per_run < 0 or (args.cpus_per_run is not None and args.cpus_per_run <= 0):
+        raise FxbenchError("--cpus-per-run must be positive and --gpus-per-run at least 0", exit_code=2)
+    models = [m.strip() for m in args.model.split(",") if m.strip()]
+    if not models:
+        raise FxbenchError("--model is empty; name one or more models (see `fxbench models`)", exit_code=2)
+    cfg = SweepConfig(tasks=resolve_tasks(args.task), models=list(dict.fromkeys(models)),
+                      seeds=parse_seeds(args.seeds), source=args.source, data_seed=args.data_seed,
+                      data_dir=args.data_dir, input=args.input, epochs=args.epochs, batch_size=args.batch_size,
+                      lr=args.lr, device=args.device, results_dir=args.results_dir, executor=args.executor,
+                      cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, progress=not args.quiet)
+    check_sweep(cfg)
+    executor = open_executor(cfg.executor)  # a bad spec or an unreachable cluster fails before any build
+    try:
+        plan_sweep(cfg)
+        out = run_sweep(cfg, executor)
+    finally:
+        executor.close()
+    for run, result in out["done"]:
+        print(f"done     {run_name(run):<40} MAE {result['mae']:.4f}  {result['out']}")
+    for run in out["skipped"]:
+        print(f"skipped  {run_name(run):<40} already recorded: {run['out']}")
+    for run, reason in out["failed"]:
+        print(f"failed   {run_name(run):<40} {reason}", file=sys.stderr)
+    board = Path(args.leaderboard) if args.leaderboard else Path(args.results_dir) / "LEADERBOARD.md"
+    if out["done"] or out["skipped"]:
+        path, n, _ = write_leaderboard(Path(args.results_dir), board)
+        print(f"wrote {path} from {n} records")
+    print(f"{len(out['done'])} run(s) done, {len(out['skipped'])} skipped, {len(out['failed'])} failed in "
+          f"{out['wall_s']:.1f} s on {cfg.executor}")
+    return 1 if out["failed"] else 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from fxbench.models.registry import available_models
 
@@ -655,7 +722,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _cmd_run, "tasks": _cmd_tasks, "models": _cmd_models, "sources": _cmd_sources, "data": _cmd_data,
             "leaderboard": _cmd_leaderboard, "score": _cmd_score, "validate-model": _cmd_validate,
-            "new-model": _cmd_new_model, "export": _cmd_export, "rescore": _cmd_rescore}
+            "new-model": _cmd_new_model, "export": _cmd_export, "rescore": _cmd_rescore,
+            "sweep": _cmd_sweep}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

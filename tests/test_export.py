@@ -20,12 +20,14 @@ def exported(tmp_path_factory) -> Path:
 
 
 def _ranked_records(task: str, condition: str, model: str) -> list[dict]:
-    """The records the leaderboard ranks for one model: the datasets this install builds by default."""
+    """The records the leaderboard ranks for one model on the wet-only track: the datasets this install builds
+    by default."""
     from fxbench.leaderboard.standings import canonical
 
     train, evaluation = canonical(task)[condition]
     recs = [json.loads(p.read_text()) for p in sorted((RESULTS / task).glob("*.json"))]
-    return [r for r in recs if r["model"] == model and r["dataset_fingerprint"] == train
+    return [r for r in recs if r["model"] == model and r.get("input", "wet") == "wet"
+            and r["dataset_fingerprint"] == train
             and (r.get("eval_dataset_fingerprint") or "") == evaluation and r.get("eval_split", "test") == "test"]
 
 

@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--source", default="synth", help=f"dry audio: {SOURCES}")
     sw.add_argument("--data-seed", type=int, default=0, help="dataset seed (default 0)")
     sw.add_argument("--input", default="wet", help="input track: wet (default) or paired")
+    sw.add_argument("--eval-source", default=None, help="score each run on this source's test split instead of "
+                    "the training data's (e.g. synth -> guitarset-excerpts, the transfer score)")
+    _also_eval_arg(sw)
     sw.add_argument("--epochs", type=int, default=None, help="training epochs (default: the paper's 30)")
     sw.add_argument("--batch-size", type=int, default=None, help="batch size (default: the paper's 16)")
     sw.add_argument("--lr", type=float, default=None, help="learning rate (default: the paper's 1e-4)")
@@ -115,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     lb.add_argument("--chart", default=None, help="also draw a PNG of MAE per model per task here")
     lb.add_argument("--csv", default=None, help="also write the standings (one row per task, condition, group "
                     "and model) as CSV here")
+    lb.add_argument("--write-datasets", action="store_true", help="first write the canonical datasets' file "
+                    "digests (datasets.json beside the results folder) for every task, building what is not "
+                    "cached; only records scored on those exact files rank")
+    lb.add_argument("--data-dir", default=None, help="dataset cache root for --write-datasets (default: "
+                    "$FXBENCH_CACHE or ~/.cache)")
 
     ex = sub.add_parser("export", help="export results in other formats")
     exsub = ex.add_subparsers(dest="export_command", metavar="EXPORT_COMMAND")
@@ -249,6 +257,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_one(cfg, args: argparse.Namespace) -> None:
+    from fxbench.plots import record_figures
     from fxbench.runner import execute_all
 
     for record, outputs in execute_all(cfg):
@@ -256,7 +265,7 @@ def _run_one(cfg, args: argparse.Namespace) -> None:
             _save_blind_predictions(outputs, args)
             continue
         path = _save_record(record, args)
-        for figure in _figures(record, outputs, path):
+        for figure in record_figures(record, outputs, path):
             print(f"figure: {figure}")
 
 
@@ -336,16 +345,6 @@ def _save_record(record: dict, args: argparse.Namespace) -> Path:
     return path
 
 
-def _figures(record: dict, outputs: dict, path: Path) -> list[Path]:
-    """Confusion matrix (paper figs 7, 8, 12, 13) and loss curve (fig 5) as PNGs beside the record."""
-    from fxbench.destination import figure_paths
-    from fxbench.plots import confusion_matrix_png, loss_curve_png
-
-    figures = figure_paths(path)
-    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"], figures["confusion"])]
-    if record.get("history"):
-        made.append(loss_curve_png(record["history"], figures["loss"]))
-    return [p for p in made if p is not None]
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -550,7 +549,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise FxbenchError("--model is empty; name one or more models (see `fxbench models`)", exit_code=2)
     cfg = SweepConfig(tasks=resolve_tasks(args.task), models=list(dict.fromkeys(models)),
                       seeds=parse_seeds(args.seeds), source=args.source, data_seed=args.data_seed,
-                      data_dir=args.data_dir, input=args.input, epochs=args.epochs, batch_size=args.batch_size,
+                      data_dir=args.data_dir, input=args.input, eval_source=args.eval_source,
+                      also_eval=list(dict.fromkeys(args.also_eval)), epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, device=args.device, results_dir=args.results_dir, executor=args.executor,
                       cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, progress=not args.quiet)
     check_sweep(cfg)
@@ -711,6 +711,13 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     _check_output(args.csv, "standings.csv")
     chart = Path(args.chart) if args.chart else None
     csv = Path(args.csv) if args.csv else None
+    if args.write_datasets:
+        from fxbench.leaderboard.canonical import DATASETS_FILE, build_digests, write_digests
+        from fxbench.task import available_tasks
+
+        where = write_digests(Path(args.results).parent / DATASETS_FILE,
+                              build_digests(sorted(available_tasks()), args.data_dir))
+        print(f"wrote {where}")
     path, n, rejected = write_leaderboard(Path(args.results), Path(args.output), chart=chart, csv=csv)
     for why in rejected:
         print(f"fxbench: warning: rejected {Path(args.results).as_posix()}/{why}", file=sys.stderr)

@@ -109,12 +109,13 @@ def _finite(x) -> bool:
 def ranked_results(results_dir: Path) -> tuple[list[Ranked], list[str]]:
     """Every ranked leaderboard row of the records under ``results_dir``, in page order, and the one-line
     reason of each file rejected (skipped, as the leaderboard lists it apart and never ranks it)."""
+    from fxbench.leaderboard.canonical import find_digests
     from fxbench.leaderboard.standings import frame, join_distinct, standings
     from fxbench.results import scan_records
 
     found, bad = scan_records(results_dir)
     rejected = [why for _, why in bad]
-    df = frame([r for _, r in found], [p.as_posix() for p, _ in found])
+    df = frame([r for _, r in found], [p.as_posix() for p, _ in found], find_digests(results_dir))
     if df.empty:
         return [], rejected
     st = standings(df)

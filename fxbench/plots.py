@@ -156,3 +156,15 @@ def summary_chart_png(records: Records, path: Path) -> Path:
         ax.text(0.5, 0.5, "no result records yet", ha="center", va="center", transform=ax.transAxes)
     fig.legend(loc="outside right center", fontsize=8)
     return _save(fig, path)
+
+
+def record_figures(record: dict, outputs: dict, path: Path) -> list[Path]:
+    """Confusion matrix (paper figs 7, 8, 12, 13) and loss curve (fig 5) as PNGs beside the record at ``path``;
+    ``outputs``: the run's task, test targets and predictions."""
+    from fxbench.destination import figure_paths
+
+    figures = figure_paths(path)
+    made = [confusion_matrix_png(outputs["task"], outputs["y_true"], outputs["y_pred"], figures["confusion"])]
+    if record.get("history"):
+        made.append(loss_curve_png(record["history"], figures["loss"]))
+    return [p for p in made if p is not None]

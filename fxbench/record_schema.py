@@ -16,7 +16,7 @@ from fxbench.errors import FxbenchError
 from fxbench.evaluation import CONDITIONS, EVAL_SPLITS
 from fxbench.inputs import INPUTS
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MAE_TOLERANCE = 1e-6  # row errors are rounded to 1e-6, so their mean may differ from the MAE by half that
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -119,7 +119,7 @@ class Environment(_Strict):
 
 
 class Record(_Strict):
-    schema_version: Literal[5]
+    schema_version: Literal[6]
     task: Text
     task_version: Count
     task_digest: Optional[Hex64] = None  # schema 1 records may lack it; such a record never ranks
@@ -132,6 +132,9 @@ class Record(_Strict):
     eval_source: Optional[Text]
     eval_split: Literal[EVAL_SPLITS]
     eval_dataset_fingerprint: Optional[Hex64]
+    # fxbench.checksums.task_files_digest of the datasets' manifests: None in records before schema 6
+    dataset_files_digest: Optional[Hex64] = None
+    eval_dataset_files_digest: Optional[Hex64] = None
     condition: Literal[CONDITIONS]
     input: Literal[INPUTS] = "wet"  # the input track: the wet clip alone, or wet and dry (fxbench/inputs.py)
     n_train: Count

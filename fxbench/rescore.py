@@ -21,6 +21,7 @@ def rescore_record(record: dict, where: str, *, data_dir: Optional[str] = None, 
 
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.dataset.load import load_splits
+    from fxbench.checksums import task_files_digest
     from fxbench.metrics import compute_metrics
     from fxbench.rerender import rerender_metrics
     from fxbench.results import SCHEMA_VERSION, decode_predictions, row_abs_errors
@@ -73,6 +74,10 @@ def rescore_record(record: dict, where: str, *, data_dir: Optional[str] = None, 
     out = dict(record)
     if record["metrics"].get("reconstruction") is not None:  # the dry estimate is not kept: carried over
         metrics["reconstruction"] = record["metrics"]["reconstruction"]
+    # the files it is rescored on are the ones its digests now name: metrics and digests come from one dataset
+    other = evaluation.source is not None
+    out.update(dataset_files_digest=task_files_digest(manifest["files"], task.task),
+               eval_dataset_files_digest=task_files_digest(evaluation.manifest["files"], task.task) if other else None)
     out.update(schema_version=SCHEMA_VERSION, metrics=metrics, row_abs_errors=row_abs_errors(task, ids, y, pred),
                timing={**record["timing"], "rerender_s": round(time.perf_counter() - t, 3)})
     return out

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
+from fxbench.checksums import task_files_digest
 from fxbench.errors import FxbenchError
 from fxbench.record_schema import SCHEMA_VERSION, check_record
 
@@ -104,6 +105,8 @@ def new_record(task: Any, *, model: str, submission: dict, seed: Any, data_seed:
         "dataset_fingerprint": manifest["fingerprint"],
         "eval_source": evaluation.source, "eval_split": evaluation.split,
         "eval_dataset_fingerprint": evaluation.manifest["fingerprint"] if other else None,
+        "dataset_files_digest": task_files_digest(manifest["files"], task.task),
+        "eval_dataset_files_digest": task_files_digest(evaluation.manifest["files"], task.task) if other else None,
         "condition": condition(manifest, evaluation.manifest), "input": input,
         "n_train": len(splits["train"]), "n_validation": len(splits["validation"]), "n_test": len(test),
         "param_units": {p.name: p.unit for p in task.parameters},
@@ -141,7 +144,11 @@ def upgrade_record(record: dict) -> dict:
     if version == 4:  # 5 adds the input track (every earlier record was wet-only) and the kept predictions
         record.setdefault("input", "wet")
         record.setdefault("predictions", None)
-        record["schema_version"] = 5
+        record["schema_version"] = version = 5
+    if version == 5:  # 6 adds the digests of the datasets' files (fxbench.checksums.task_files_digest)
+        record.setdefault("dataset_files_digest", None)
+        record.setdefault("eval_dataset_files_digest", None)
+        record["schema_version"] = 6
     env = record.get("environment")
     if isinstance(env, dict) and "data_revision" in env:  # an early placement: the field is top level now
         env = dict(env)

@@ -1,9 +1,11 @@
 """Sweeps: every task x model x seed as an independent run, on any executor, resumable.
 
 Everything is checked before anything starts (tasks, models, input, the results folder); the datasets are
-built once, by the caller, and shared through the dataset cache; each run is a job that writes its own record
-under a name fixed by what it runs (``<task>/<model>[__paired]__seed<N>__<fingerprint12>.json``), so a rerun
-skips the runs whose record exists and a crash or Ctrl-C loses only the runs in flight.
+built once, by the caller, and shared through the dataset cache. Each run is a job that trains once and
+writes one record per evaluation (its own test split or ``eval_source``'s, then each of ``also_eval``) under
+a name fixed by what was scored on what
+(``<task>/<model>[__paired]__seed<N>__<fingerprint12>[__on-<eval fingerprint12>].json``, figures beside it),
+so a rerun skips the runs whose records all exist and a crash or Ctrl-C loses only the runs in flight.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class SweepConfig:
     data_seed: int = 0
     data_dir: Optional[str] = None
     input: str = "wet"
+    eval_source: Optional[str] = None  # score on this source's test rows instead of the training test split
+    also_eval: list[str] = field(default_factory=list)  # more sources each trained model is scored on ("own")
     epochs: Optional[int] = None
     batch_size: Optional[int] = None
     lr: Optional[float] = None
@@ -72,15 +76,42 @@ def check_sweep(cfg: SweepConfig) -> None:
     check_writable(Path(cfg.results_dir), "--results-dir")
 
 
-def record_file(results_dir: str, task: str, model: str, seed: int, input_track: str, fingerprint: str) -> Path:
+def record_file(results_dir: str, task: str, model: str, seed: int, input_track: str, fingerprint: str,
+                eval_fingerprint: Optional[str] = None) -> Path:
     from fxbench.destination import record_stem, slug
 
-    stem = record_stem({"model": model, "seed": seed, "input": input_track, "dataset_fingerprint": fingerprint})
+    stem = record_stem({"model": model, "seed": seed, "input": input_track, "dataset_fingerprint": fingerprint,
+                        "eval_dataset_fingerprint": eval_fingerprint, "eval_split": "test"})
     return Path(results_dir) / slug(task) / f"{stem}.json"
 
 
+def _eval_fingerprints(cfg: SweepConfig, task: Any, fingerprint: str) -> list[Optional[str]]:
+    """The evaluation datasets' fingerprints, in the order `execute_all` scores them (None: the training
+    dataset's own test split); each one is built here, once, like the training dataset."""
+    from fxbench.dataset.cache import resolve_dataset
+    from fxbench.runner import OWN
+
+    out: list[Optional[str]] = []
+    for spec in [cfg.eval_source, *cfg.also_eval]:
+        if spec is None or spec == OWN:
+            out.append(None)
+            continue
+        try:
+            _, manifest, _ = resolve_dataset(task, spec, cfg.data_seed, cfg.data_dir, progress=cfg.progress)
+        except FxbenchError as exc:
+            raise FxbenchError(f"--eval-source/--also-eval {spec} cannot serve task {task.task}: {exc}",
+                               exit_code=exc.exit_code) from None
+        if manifest["fingerprint"] == fingerprint:
+            raise FxbenchError(f"{spec} is the training dataset of {task.task} itself; name `own` to score on its "
+                               f"test split", exit_code=2)
+        out.append(manifest["fingerprint"])
+    if len(set(out)) != len(out):
+        raise FxbenchError("--eval-source and --also-eval name the same evaluation twice; name each once", exit_code=2)
+    return out
+
+
 def plan_sweep(cfg: SweepConfig) -> list[dict]:
-    """Build (or find) each task's dataset, then one payload per run; ``skip`` marks runs already recorded."""
+    """Build (or find) each task's datasets, then one payload per run; ``skip`` marks runs already recorded."""
     from fxbench.dataset.cache import resolve_dataset
     from fxbench.models.registry import model_label
     from fxbench.task import load_task
@@ -89,21 +120,26 @@ def plan_sweep(cfg: SweepConfig) -> list[dict]:
     for name in cfg.tasks:
         task = load_task(name)
         _, manifest, _ = resolve_dataset(task, cfg.source, cfg.data_seed, cfg.data_dir, progress=cfg.progress)
+        evals = _eval_fingerprints(cfg, task, manifest["fingerprint"])
         for model in cfg.models:
             for seed in cfg.seeds:
-                out = record_file(cfg.results_dir, task.task, model_label(model), seed, cfg.input,
-                                  manifest["fingerprint"])
+                outs = [str(record_file(cfg.results_dir, task.task, model_label(model), seed, cfg.input,
+                                        manifest["fingerprint"], fp)) for fp in evals]
                 runs.append({"task": name, "model": model, "seed": seed, "source": cfg.source,
                              "data_seed": cfg.data_seed, "data_dir": cfg.data_dir, "input": cfg.input,
+                             "eval_source": cfg.eval_source, "also_eval": list(cfg.also_eval),
                              "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
-                             "device": cfg.device, "out": str(out), "skip": out.exists()})
+                             "device": cfg.device, "out": outs[0], "outs": outs,
+                             "skip": all(Path(o).exists() for o in outs)})
     cfg.runs = runs
     return runs
 
 
 def run_job(payload: dict) -> dict[str, Any]:
-    """One run in a worker: train, score, write its record atomically; its figures in one line."""
+    """One run in a worker: train once, score every evaluation, write each record atomically (figures beside
+    it) at the path planned for it; the first record's figures in one line."""
     from fxbench.models.base import TrainConfig
+    from fxbench.plots import record_figures
     from fxbench.results import write_record
     from fxbench.runner import RunConfig, execute_all
 
@@ -113,14 +149,29 @@ def run_job(payload: dict) -> dict[str, Any]:
             setattr(train, name, payload[name])
     cfg = RunConfig(task=payload["task"], model=payload["model"], source=payload["source"],
                     data_seed=payload["data_seed"], data_dir=payload["data_dir"], train=train,
-                    input=payload["input"])
-    (record, _), = execute_all(cfg)
-    out = Path(payload["out"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_record(record, out)
-    rerender = record["metrics"].get("rerender") or {}
-    return {"out": str(out), "mae": record["metrics"]["mae"], "skill": rerender.get("skill"),
-            "train_s": record["timing"]["train_s"]}
+                    input=payload["input"], eval_source=payload.get("eval_source"),
+                    also_eval=tuple(payload.get("also_eval") or ()))
+    results = execute_all(cfg)
+    outs = payload.get("outs") or [payload["out"]]
+    records = []
+    for (record, outputs), planned in zip(results, outs):
+        if record is None:
+            raise FxbenchError(f"{payload['task']}: the evaluation dataset is blind; a sweep scores only labelled "
+                               f"datasets")
+        out = Path(planned)
+        got = record_file(str(out.parent.parent), record["task"], record["model"], record["seed"],
+                          record["input"], record["dataset_fingerprint"], record["eval_dataset_fingerprint"])
+        if got != out:  # the plan and the run disagree on what was scored: never write under a wrong name
+            raise FxbenchError(f"{payload['task']}: the run scored {got.name}, not the planned {out.name}; rerun the "
+                               f"sweep (a dataset changed under it)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_record(record, out)
+        record_figures(record, outputs, out)
+        records.append(record)
+    first = records[0]
+    rerender = first["metrics"].get("rerender") or {}
+    return {"out": str(outs[0]), "outs": [str(o) for o in outs], "mae": first["metrics"]["mae"],
+            "skill": rerender.get("skill"), "train_s": first["timing"]["train_s"]}
 
 
 def run_sweep(cfg: SweepConfig, executor: Optional[Any] = None) -> dict[str, Any]:

@@ -120,3 +120,27 @@ def test_an_unwritable_results_folder(small_task, tmp_path: Path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["sweep", *TINY, "--model", "mean", "--results-dir", str(tmp_path / "file" / "r")]) == 2
     assert "--results-dir" in capsys.readouterr().err
+
+
+def test_a_sweep_scores_each_run_on_every_evaluation_then_resumes(small_task, tmp_path: Path, capsys):
+    results = tmp_path / "results"
+    spec = ["sweep", *TINY, "--model", "mean", "--seeds", "0", "--executor", "local:1", "--results-dir",
+            str(results), "--eval-source", "guitarset-excerpts", "--also-eval", "own"]
+    assert main(spec) == 0
+    records = _records(results)
+    assert len(records) == 2
+    real = next(r for r in records.values() if r["eval_source"] == "guitarset-excerpts")
+    own = next(r for r in records.values() if r["eval_source"] is None)
+    assert real["condition"] == "synth_to_real" and own["condition"] == "synth_to_synth"
+    assert real["dataset_fingerprint"] == own["dataset_fingerprint"] != real["eval_dataset_fingerprint"]
+    assert sum("__on-" in n for n in records) == 1  # the transfer record is named for what it was scored on
+    assert real["eval_dataset_files_digest"] and own["eval_dataset_files_digest"] is None
+    capsys.readouterr()
+    assert main(spec) == 0
+    out = capsys.readouterr().out
+    assert sum(line.startswith("skipped") for line in out.splitlines()) == 1 and "0 run(s) done" in out
+    base = ["sweep", *TINY, "--model", "mean", "--seeds", "0", "--results-dir", str(results)]
+    assert main([*base, "--eval-source", "synth"]) == 2
+    assert "is the training dataset of small_bitcrush itself; name `own`" in capsys.readouterr().err
+    assert main([*base, "--eval-source", "guitarset-excerpts", "--also-eval", "guitarset-excerpts"]) == 2
+    assert "name the same evaluation twice" in capsys.readouterr().err

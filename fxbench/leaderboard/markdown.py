@@ -234,6 +234,10 @@ def _describe(recs: pd.DataFrame) -> str:
                                              f"`{esc(digest[:12])}`)" if digest else ", no task digest")
     if first["row_abs_errors"] is None:
         foreign += ", no per-row errors to check its MAE against (an older record: rerun it to rank)"
+    if not first["files_ok"]:
+        foreign += (", scored on dataset files that differ from the canonical build in datasets.json"
+                    if first["dataset_files_digest"] else
+                    ", no dataset files digest (an older record: `fxbench rescore` it)")
     return (f"task version {esc(first['task_version'])}{foreign}, dataset `{esc(first['dataset_fingerprint'][:12])}` "
             f"(source: {esc(join_distinct(recs['source']))}){scored}{split}, {len(recs)} record(s), "
             f"{recs['model'].nunique()} model(s)")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fxbench.evaluation import TRACKS, base_condition, track  # TRACKS: also the page order
+from fxbench.leaderboard.canonical import CANONICAL_SOURCES, find_digests
 from fxbench.record_schema import row_mae
 from fxbench.results import read_records, validate_record
 
@@ -28,7 +29,8 @@ OBJECT_COLUMNS = ("seed", "epochs", "n_test", "eval_source", "eval_dataset_finge
 COLUMNS = ["task", "task_version", "task_digest", "model", "seed", "condition", "source", "eval_source",
            "eval_split", "dataset_fingerprint", "eval_dataset_fingerprint", "mae", "mse", "grid_accuracy",
            "within_tolerance", "macro_f1", "rerender_skill", "chance_mae", "skill", "recon_l1", "identity_l1", "epochs", "epochs_note", "short", "n_test",
-           "fxbench_version", "created_at", "params", "row_abs_errors", "path", "group", "rankable", "installed"]
+           "fxbench_version", "created_at", "params", "row_abs_errors", "dataset_files_digest", "eval_dataset_files_digest", "files_ok",
+           "path", "group", "rankable", "installed"]
 FIRST = ["task", "condition", "group", "rank", "model", "n_seeds", "mae_mean", "mae_std", "ci_low", "ci_high", "skill",
          "chance_mae", "task_version", "dataset_fingerprint", "eval_dataset_fingerprint", "eval_split",
          "source", "eval_source"]  # the standings' leading columns
@@ -85,6 +87,8 @@ def _flat(r: dict, path: Optional[str]) -> dict[str, Any]:
         "short": bool(_num(epochs) and epochs < paper_epochs()), "n_test": r.get("n_test"),
         "fxbench_version": str(r["fxbench_version"]), "created_at": str(r.get("created_at")),
         "params": tuple(_dict(m.get("per_param_mae_units"))), "row_abs_errors": r.get("row_abs_errors"),
+        "dataset_files_digest": r.get("dataset_files_digest"),
+        "eval_dataset_files_digest": r.get("eval_dataset_files_digest"), "files_ok": True,
         "path": path, "blind": r.get("blind") is True,
     }
     for prefix, values in (("mae", m.get("per_param_mae")), ("mae_units", m.get("per_param_mae_units")),
@@ -101,17 +105,32 @@ def _order(row: dict) -> tuple:
             row["eval_split"], row["path"] or "")
 
 
-def frame(records: Records, paths: Optional[Sequence[Optional[str]]] = None) -> pd.DataFrame:
+def files_ok(row: dict, digests: Optional[Mapping[str, str]]) -> bool:
+    """Whether a record was scored on the files the canonical build has, for each of its datasets that
+    ``digests`` (fingerprint -> files digest, ``canonical.py``) lists; datasets it does not list pass."""
+    if digests is None:
+        return True
+    pairs = ((row["dataset_fingerprint"], row["dataset_files_digest"]),
+             (row["eval_dataset_fingerprint"], row["eval_dataset_files_digest"]))
+    return all(fp not in digests or digest == digests[fp] for fp, digest in pairs if fp)
+
+
+def frame(records: Records, paths: Optional[Sequence[Optional[str]]] = None,
+          digests: Optional[Mapping[str, str]] = None) -> pd.DataFrame:
     """Records (dicts, upgraded to the current schema and held to it here) -> one row per record, in
     canonical order, with ``group``: 0 for the ranked current group of its task × condition, 1, 2, ... for
-    the others (a task × condition whose every record departs from the installed task has no group 0)."""
+    the others (a task × condition whose every record departs from the installed task has no group 0).
+    ``digests``: the canonical datasets' files digests; a record on a listed dataset whose files differ
+    (or that names none) is in a group of its own, never ranked."""
     if isinstance(records, pd.DataFrame):
         return records
     records = list(records)
     paths = list(paths) if paths is not None else [None] * len(records)
     rows = []
     for r, path in zip(records, paths):
-        rows.append(_flat(validate_record(r, path or _label(r)), path))
+        row = _flat(validate_record(r, path or _label(r)), path)
+        row["files_ok"] = files_ok(row, digests)
+        rows.append(row)
     rows.sort(key=_order)
     extra = list(dict.fromkeys(k for row in rows for k in row if k not in COLUMNS))
     df = pd.DataFrame(rows, columns=[*COLUMNS[:-3], *extra])
@@ -120,11 +139,6 @@ def frame(records: Records, paths: Optional[Sequence[Optional[str]]] = None) -> 
     empty = (pd.Series(dtype=int), pd.Series(dtype=bool), pd.Series(dtype=bool))
     df["group"], df["rankable"], df["installed"] = _groups(df) if len(df) else empty
     return df
-
-
-#: The ranked source of each kind: what `fxbench run` builds by default (synth) and the real audio every
-#: install has (the shipped GuitarSet excerpts), both with data seed 0.
-CANONICAL_SOURCES = {"synth": "synth", "real": "guitarset-excerpts"}
 
 
 @lru_cache(maxsize=None)
@@ -169,19 +183,21 @@ def _groups(df: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
     is listed apart). Within a task × condition: rankable first, then newest version, then the datasets
     this install builds by default (`canonical`), then most records, then the smallest fingerprints; with
     no rankable group, numbering starts at 1 (nothing ranked)."""
-    keys = ["task", "condition", *GROUP, "has_rows"]
+    keys = ["task", "condition", *GROUP, "files_ok", "has_rows"]
     key = df[keys[:-1]].assign(eval_dataset_fingerprint=df["eval_dataset_fingerprint"].fillna(""),
                                task_digest=df["task_digest"].fillna(""),
+                               files_ok=df["files_ok"].astype(bool),
                                has_rows=[bool(rows) for rows in df["row_abs_errors"]])
     sizes = key.groupby(keys, sort=False).size().rename("n").reset_index()
     defined = installed_definitions(sorted(set(sizes["task"])))
     sizes["installed"] = [defined[t] is None or defined[t] == (v, d)
                           for t, v, d in zip(sizes["task"], sizes["task_version"], sizes["task_digest"])]
-    sizes["rankable"] = sizes["installed"] & sizes["has_rows"]
+    sizes["rankable"] = sizes["installed"] & sizes["has_rows"] & sizes["files_ok"]
     sizes["canonical"] = sizes.apply(_is_canonical, axis=1) if len(sizes) else []
     sizes = sizes.sort_values(["task", "condition", "rankable", "task_version", "canonical", "n", *GROUP[1:],
-                               "has_rows"],
-                              ascending=[True, True, False, False, False, False, True, True, True, True, False],
+                               "files_ok", "has_rows"],
+                              ascending=[True, True, False, False, False, False, True, True, True, True, False,
+                                         False],
                               kind="mergesort")
     sizes["group"] = sizes.groupby(["task", "condition"]).cumcount()
     first = sizes.groupby(["task", "condition"])["rankable"].transform("first")
@@ -196,7 +212,7 @@ def load_records(results_dir: Path) -> pd.DataFrame:
     in pandas as for the page; a rejected record is an error naming its file."""
     found = read_records(results_dir)
     records, paths = [r for _, r in found], [p.as_posix() for p, _ in found]
-    return frame(records, paths)
+    return frame(records, paths, find_digests(results_dir))
 
 
 def _resample_means(errors: np.ndarray) -> np.ndarray:

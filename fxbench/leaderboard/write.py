@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from fxbench.leaderboard.canonical import find_digests
 from fxbench.leaderboard.markdown import render_leaderboard
 from fxbench.leaderboard.standings import frame, standings_csv
 from fxbench.results import atomic_write_text, scan_records
@@ -23,7 +24,7 @@ def write_leaderboard(results_dir: Path, output: Path, *, chart: Optional[Path] 
     leaves the old page untouched.
     """
     found, bad = scan_records(results_dir)
-    records = frame([r for _, r in found], [p.as_posix() for p, _ in found])
+    records = frame([r for _, r in found], [p.as_posix() for p, _ in found], find_digests(results_dir))
     rejected = [why for _, why in bad]
     notes_path = Path(results_dir).parent / NOTES_FILE
     notes = notes_path.read_text(encoding="utf-8") if notes_path.is_file() else ""
